@@ -1,0 +1,55 @@
+#pragma once
+// Decoders and encoders. EAGAIN and EOF are flow control, never errors.
+#include <string>
+#include <string_view>
+
+#include "av/handles.hpp"
+
+namespace gopcast::av {
+
+class Decoder {
+ public:
+  // Raises UnsupportedCodec when no decoder for the stream's codec is available.
+  Decoder(const AVStream* stream, std::string_view input_name);
+
+  // Feeds one packet (nullptr: drain). Corrupt packets are counted, not thrown:
+  // like the ffmpeg tool, one damaged frame does not stop a transcode.
+  void send(const AVPacket* packet);
+  // The next decoded frame; false when more input is needed or the decoder is drained.
+  bool receive(AVFrame* frame);
+  // Forgets buffered state after a seek.
+  void flush() { avcodec_flush_buffers(ctx_.get()); }
+
+  AVCodecContext* ctx() const { return ctx_.get(); }
+  int corrupt_packets() const { return corrupt_; }
+
+ private:
+  CodecContextPtr ctx_;
+  std::string context_;
+  int corrupt_ = 0;
+};
+
+class Encoder {
+ public:
+  // Raises UnsupportedCodec when this build has no encoder of that name.
+  explicit Encoder(const char* encoder_name);
+
+  AVCodecContext* ctx() const { return ctx_.get(); }
+  const AVCodec* codec() const { return ctx_->codec ? ctx_->codec : codec_; }
+
+  // Opens the encoder with private options; an option it does not know is an error.
+  void open(Dictionary& options, std::string_view context);
+
+  void send(const AVFrame* frame);  // nullptr: flush
+  bool receive(AVPacket* packet);
+
+  // Text the encoder emits after each frame in a first pass (two-pass encoding).
+  const char* stats_out() const { return ctx_->stats_out; }
+
+ private:
+  const AVCodec* codec_;
+  CodecContextPtr ctx_;
+  std::string context_;
+};
+
+}  // namespace gopcast::av

@@ -1,0 +1,84 @@
+#include "av/filter_graph.hpp"
+
+#include <fmt/format.h>
+
+#include "av/check.hpp"
+
+extern "C" {
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/pixdesc.h>
+}
+
+namespace gopcast::av {
+
+void normalise_layout(AVChannelLayout& layout) {
+  if (layout.order == AV_CHANNEL_ORDER_NATIVE) return;
+  int channels = layout.nb_channels > 0 ? layout.nb_channels : 1;
+  av_channel_layout_uninit(&layout);
+  av_channel_layout_default(&layout, channels);
+}
+
+FilterGraph FilterGraph::video(const VideoSourceParams& s, const std::string& chain) {
+  AVRational sar = s.sample_aspect_ratio.num > 0 ? s.sample_aspect_ratio : AVRational{1, 1};
+  std::string args = fmt::format("video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}", s.width, s.height,
+                                 av_get_pix_fmt_name(s.format), s.time_base.num, s.time_base.den, sar.num, sar.den);
+  if (s.frame_rate.num > 0 && s.frame_rate.den > 0) args += fmt::format(":frame_rate={}/{}", s.frame_rate.num, s.frame_rate.den);
+  FilterGraph g;
+  g.build("buffer", args, "buffersink", chain.empty() ? "null" : chain);
+  return g;
+}
+
+FilterGraph FilterGraph::audio(const AudioSourceParams& s, const std::string& chain) {
+  char layout[128] = {};
+  av_channel_layout_describe(&s.layout, layout, sizeof layout);
+  std::string args = fmt::format("time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout={}", s.time_base.num,
+                                 s.time_base.den, s.sample_rate, av_get_sample_fmt_name(s.format), layout);
+  FilterGraph g;
+  g.build("abuffer", args, "abuffersink", chain.empty() ? "anull" : chain);
+  return g;
+}
+
+void FilterGraph::build(const char* source_filter, const std::string& source_args, const char* sink_filter,
+                        const std::string& chain) {
+  description_ = chain;
+  graph_.reset(avfilter_graph_alloc());
+  if (!graph_) fail(ErrorCode::Internal, "av: avfilter_graph_alloc: out of memory");
+  // Filters run single-threaded: the encoder owns the cores, and output stays deterministic.
+  graph_->nb_threads = 1;
+  check(avfilter_graph_create_filter(&source_, avfilter_get_by_name(source_filter), "in", source_args.c_str(), nullptr,
+                                     graph_.get()),
+        "avfilter_graph_create_filter", source_args);
+  check(avfilter_graph_create_filter(&sink_, avfilter_get_by_name(sink_filter), "out", nullptr, nullptr, graph_.get()),
+        "avfilter_graph_create_filter", sink_filter);
+
+  FilterInOutPtr outputs(avfilter_inout_alloc());
+  FilterInOutPtr inputs(avfilter_inout_alloc());
+  if (!outputs || !inputs) fail(ErrorCode::Internal, "av: avfilter_inout_alloc: out of memory");
+  outputs->name = av_strdup("in");
+  outputs->filter_ctx = source_;
+  inputs->name = av_strdup("out");
+  inputs->filter_ctx = sink_;
+  AVFilterInOut* in_raw = inputs.release();
+  AVFilterInOut* out_raw = outputs.release();
+  int ret = avfilter_graph_parse_ptr(graph_.get(), chain.c_str(), &in_raw, &out_raw, nullptr);
+  FilterInOutPtr in_left(in_raw), out_left(out_raw);
+  check(ret, "avfilter_graph_parse_ptr", chain);
+  check(avfilter_graph_config(graph_.get(), nullptr), "avfilter_graph_config", chain);
+}
+
+void FilterGraph::push(AVFrame* frame) {
+  check(av_buffersrc_add_frame_flags(source_, frame, AV_BUFFERSRC_FLAG_KEEP_REF), "av_buffersrc_add_frame", description_);
+}
+
+bool FilterGraph::pull(AVFrame* frame) {
+  int ret = av_buffersink_get_frame(sink_, frame);
+  if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return false;
+  check(ret, "av_buffersink_get_frame", description_);
+  return true;
+}
+
+void FilterGraph::set_frame_size(int samples) { av_buffersink_set_frame_size(sink_, static_cast<unsigned>(samples)); }
+
+}  // namespace gopcast::av

@@ -1,0 +1,58 @@
+#pragma once
+// A libavfilter graph with one source and one sink: buffer -> chain -> buffersink.
+#include <string>
+
+#include "av/handles.hpp"
+
+namespace gopcast::av {
+
+struct VideoSourceParams {
+  int width = 0;
+  int height = 0;
+  AVPixelFormat format = AV_PIX_FMT_NONE;
+  AVRational time_base{1, 1};
+  AVRational sample_aspect_ratio{0, 1};
+  AVRational frame_rate{0, 1};
+};
+
+struct AudioSourceParams {
+  int sample_rate = 0;
+  AVSampleFormat format = AV_SAMPLE_FMT_NONE;
+  AVChannelLayout layout{};  // a native-order layout (see normalise_layout)
+  AVRational time_base{1, 1};
+};
+
+class FilterGraph {
+ public:
+  // `chain` is a filter description with one input and one output ("scale=640:-2,format=yuv420p");
+  // an empty chain passes frames through.
+  static FilterGraph video(const VideoSourceParams& source, const std::string& chain);
+  static FilterGraph audio(const AudioSourceParams& source, const std::string& chain);
+
+  // Feeds a frame (nullptr: end of stream). The graph takes its own reference, so one
+  // decoded frame can feed several graphs.
+  void push(AVFrame* frame);
+  // The next filtered frame; false when the graph needs more input or is drained.
+  bool pull(AVFrame* frame);
+
+  // Audio: make the sink deliver frames of exactly `samples` (the last one may be short).
+  void set_frame_size(int samples);
+
+  AVFilterContext* sink() const { return sink_; }
+  const std::string& description() const { return description_; }
+
+ private:
+  FilterGraph() = default;
+  void build(const char* source_filter, const std::string& source_args, const char* sink_filter, const std::string& chain);
+
+  FilterGraphPtr graph_;
+  AVFilterContext* source_ = nullptr;  // owned by graph_
+  AVFilterContext* sink_ = nullptr;    // owned by graph_
+  std::string description_;
+};
+
+// Decoders may report "N channels, order unspecified" (e.g. WMA). Filters and
+// encoders need a concrete layout: use the default layout for that channel count.
+void normalise_layout(AVChannelLayout& layout);
+
+}  // namespace gopcast::av

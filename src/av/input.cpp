@@ -1,0 +1,114 @@
+#include "av/input.hpp"
+
+#include <charconv>
+#include <system_error>
+
+#include "av/check.hpp"
+
+extern "C" {
+#include <libavutil/avutil.h>
+}
+
+namespace fs = std::filesystem;
+
+namespace gopcast::av {
+
+Input Input::open(const fs::path& path) {
+  std::error_code ec;
+  const std::string name = path.string();
+  if (!fs::exists(path, ec)) fail<MediaError>(ErrorCode::ResourceNotFound, "{}: no such file", name);
+  if (fs::is_directory(path, ec)) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: is a folder, not a media file", name);
+  if (fs::is_regular_file(path, ec) && fs::file_size(path, ec) == 0)
+    fail<MediaError>(ErrorCode::ResourceContentBad, "{}: file is empty", name);
+
+  AVFormatContext* raw = nullptr;
+  Dictionary opts;
+  // Local HLS playlists name their segments by relative path; allow only local protocols.
+  opts.set("protocol_whitelist", "file,crypto,data");
+  int ret = avformat_open_input(&raw, name.c_str(), nullptr, opts.ptr());
+  if (ret < 0) {
+    if (ret == AVERROR(ENOENT)) fail<MediaError>(ErrorCode::ResourceNotFound, "{}: no such file", name);
+    fail<MediaError>(ErrorCode::ResourceContentBad, "{}: not a readable media file ({})", name, error_string(ret));
+  }
+  InputContextPtr ctx(raw);
+  ret = avformat_find_stream_info(ctx.get(), nullptr);
+  if (ret < 0) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: cannot read stream information ({})", name, error_string(ret));
+  bool has_media = false;
+  for (unsigned i = 0; i < ctx->nb_streams; ++i) {
+    auto type = ctx->streams[i]->codecpar->codec_type;
+    if (type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO) has_media = true;
+  }
+  if (!has_media) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: contains no audio or video stream", name);
+  return Input(std::move(ctx), path);
+}
+
+int Input::select(AVMediaType type, std::string_view selector, std::string_view key) const {
+  const char letter = type == AVMEDIA_TYPE_VIDEO ? 'v' : 'a';
+  if (selector.empty()) {
+    int best = av_find_best_stream(ctx_.get(), type, -1, -1, nullptr, 0);
+    if (best >= 0 && type == AVMEDIA_TYPE_VIDEO && (stream(best)->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+      best = -1;  // cover art is not a video stream worth transcoding
+      for (unsigned i = 0; i < ctx_->nb_streams; ++i)
+        if (stream(i)->codecpar->codec_type == type && !(stream(i)->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+          best = static_cast<int>(i);
+          break;
+        }
+    }
+    return best < 0 ? -1 : best;
+  }
+  std::string_view rest = selector;
+  if (rest.starts_with("0:")) rest.remove_prefix(2);
+  bool typed = false;
+  if (!rest.empty() && (rest[0] == 'v' || rest[0] == 'a')) {
+    if (rest[0] != letter)
+      fail<SpecError>(ErrorCode::StreamNotFound, "{}: selector \"{}\" does not name a{} stream", key, selector,
+                      letter == 'v' ? " video" : "n audio");
+    typed = true;
+    rest.remove_prefix(1);
+    if (rest.starts_with(':')) rest.remove_prefix(1);
+    else if (!rest.empty()) rest = "x";  // force a parse error below
+    if (rest.empty()) rest = "0";
+  }
+  int n = -1;
+  auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
+  if (ec != std::errc() || ptr != rest.data() + rest.size() || n < 0)
+    fail<SpecError>(ErrorCode::InvalidKey, "{}: \"{}\" is not a stream selector (use \"0:{}:N\" or an index)", key, selector,
+                    letter);
+  int seen = 0;
+  for (unsigned i = 0; i < ctx_->nb_streams; ++i) {
+    if (!typed) {
+      if (static_cast<int>(i) == n) {
+        if (stream(i)->codecpar->codec_type != type)
+          fail<SpecError>(ErrorCode::StreamNotFound, "{}: stream {} of {} is not a{} stream", key, n, path_.string(),
+                          letter == 'v' ? " video" : "n audio");
+        return n;
+      }
+    } else if (stream(i)->codecpar->codec_type == type && seen++ == n) {
+      return static_cast<int>(i);
+    }
+  }
+  fail<SpecError>(ErrorCode::StreamNotFound, "{}: {} has no stream \"{}\"", key, path_.string(), selector);
+}
+
+bool Input::read(AVPacket* packet) {
+  int ret = av_read_frame(ctx_.get(), packet);
+  if (ret == AVERROR_EOF) return false;
+  if (ret < 0) {
+    int64_t pos = ctx_->pb ? avio_tell(ctx_->pb) : -1;
+    fail<MediaError>(ErrorCode::ResourceContentBad, "{}: truncated or corrupt input near byte {} ({})", path_.string(), pos,
+                     error_string(ret));
+  }
+  return true;
+}
+
+void Input::seek(int stream_index, int64_t ts) {
+  check(avformat_seek_file(ctx_.get(), stream_index, INT64_MIN, ts, ts, 0), "avformat_seek_file", path_.string());
+}
+
+int64_t Input::start_time() const { return ctx_->start_time == AV_NOPTS_VALUE ? 0 : ctx_->start_time; }
+
+double Input::duration_seconds() const {
+  return ctx_->duration == AV_NOPTS_VALUE ? 0.0 : static_cast<double>(ctx_->duration) / AV_TIME_BASE;
+}
+
+}  // namespace gopcast::av

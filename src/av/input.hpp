@@ -1,0 +1,44 @@
+#pragma once
+// A demuxed input file.
+#include <filesystem>
+#include <string_view>
+
+#include "av/handles.hpp"
+
+namespace gopcast::av {
+
+class Input {
+ public:
+  // Opens and probes `path`. Missing files raise ResourceNotFound; empty files,
+  // non-media and unreadable containers raise ResourceContentBad.
+  static Input open(const std::filesystem::path& path);
+
+  AVFormatContext* ctx() const { return ctx_.get(); }
+  const std::filesystem::path& path() const { return path_; }
+  AVStream* stream(int index) const { return ctx_->streams[index]; }
+
+  // The stream chosen by a selector: "" (the best stream of `type`), "N" (absolute
+  // index) or "0:v:N" / "v:N" / "0:a:N" / "a:N" (the Nth stream of that type).
+  // Returns -1 when `selector` is empty and the input has no stream of that type;
+  // a selector that matches nothing raises StreamNotFound naming `key`.
+  int select(AVMediaType type, std::string_view selector, std::string_view key) const;
+
+  // The next packet; false at the end. Read errors other than the end of file
+  // raise ResourceContentBad (truncated or corrupt input).
+  bool read(AVPacket* packet);
+
+  // Seeks so that the next packet read for `stream` is the keyframe at or before `ts`.
+  void seek(int stream, int64_t ts);
+
+  // The container's start time in AV_TIME_BASE units (0 if unknown); outputs start here.
+  int64_t start_time() const;
+  // The duration in seconds (0 if unknown).
+  double duration_seconds() const;
+
+ private:
+  Input(InputContextPtr ctx, std::filesystem::path path) : ctx_(std::move(ctx)), path_(std::move(path)) {}
+  InputContextPtr ctx_;
+  std::filesystem::path path_;
+};
+
+}  // namespace gopcast::av

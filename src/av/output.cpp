@@ -1,0 +1,65 @@
+#include "av/output.hpp"
+
+#include "av/check.hpp"
+
+namespace gopcast::av {
+
+Output::Output(const std::filesystem::path& path, const char* format) : name_(path.string()) {
+  AVFormatContext* raw = nullptr;
+  check(avformat_alloc_output_context2(&raw, nullptr, format, name_.c_str()), "avformat_alloc_output_context2", name_);
+  ctx_.reset(raw);
+}
+
+int Output::add_stream(const AVCodecContext* encoder) {
+  AVStream* st = avformat_new_stream(ctx_.get(), nullptr);
+  if (!st) fail(ErrorCode::Internal, "av: avformat_new_stream: out of memory");
+  check(avcodec_parameters_from_context(st->codecpar, encoder), "avcodec_parameters_from_context", name_);
+  st->time_base = encoder->time_base;
+  if (encoder->codec_type == AVMEDIA_TYPE_VIDEO) {
+    st->sample_aspect_ratio = encoder->sample_aspect_ratio;
+    st->avg_frame_rate = encoder->framerate;
+  }
+  return st->index;
+}
+
+int Output::add_copy_stream(const AVStream* source) {
+  AVStream* st = avformat_new_stream(ctx_.get(), nullptr);
+  if (!st) fail(ErrorCode::Internal, "av: avformat_new_stream: out of memory");
+  check(avcodec_parameters_copy(st->codecpar, source->codecpar), "avcodec_parameters_copy", name_);
+  st->codecpar->codec_tag = 0;  // the source container's tag may mean nothing in ours
+  st->time_base = source->time_base;
+  st->sample_aspect_ratio = source->sample_aspect_ratio;
+  st->avg_frame_rate = source->avg_frame_rate;
+  av_dict_copy(&st->metadata, source->metadata, 0);
+  // Rotation and similar display side data travel with the stream.
+  for (int i = 0; i < source->nb_side_data; ++i) {
+    const AVPacketSideData& sd = source->side_data[i];
+    uint8_t* dst = av_stream_new_side_data(st, sd.type, sd.size);
+    if (!dst) fail(ErrorCode::Internal, "av: av_stream_new_side_data: out of memory");
+    memcpy(dst, sd.data, sd.size);
+  }
+  return st->index;
+}
+
+void Output::open(Dictionary& options) {
+  if (!(ctx_->oformat->flags & AVFMT_NOFILE))
+    check(avio_open(&ctx_->pb, name_.c_str(), AVIO_FLAG_WRITE), "avio_open", name_, ErrorCode::OutputNotWritable);
+  check(avformat_write_header(ctx_.get(), options.ptr()), "avformat_write_header", name_);
+  header_written_ = true;
+  if (const char* unused = options.first_unused())
+    fail(ErrorCode::Internal, "av: avformat_write_header: muxer option \"{}\" not recognised ({})", unused, name_);
+}
+
+void Output::write(AVPacket* packet, int stream, AVRational time_base) {
+  packet->stream_index = stream;
+  av_packet_rescale_ts(packet, time_base, ctx_->streams[stream]->time_base);
+  check(av_interleaved_write_frame(ctx_.get(), packet), "av_interleaved_write_frame", name_);
+}
+
+void Output::finish() {
+  if (!header_written_) return;
+  check(av_write_trailer(ctx_.get()), "av_write_trailer", name_);
+  if (ctx_->pb && !(ctx_->oformat->flags & AVFMT_NOFILE)) check(avio_closep(&ctx_->pb), "avio_closep", name_);
+}
+
+}  // namespace gopcast::av

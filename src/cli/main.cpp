@@ -1,0 +1,186 @@
+// gopcast: the command-line front over libgopcast. Argument parsing, rendering
+// and exit statuses only; all work happens in the library.
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "av/check.hpp"
+#include "av/probe.hpp"
+#include "cli/render.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "engine/transcode.hpp"
+#include "spec/catalog.hpp"
+#include "spec/job.hpp"
+
+namespace {
+
+std::atomic<bool> g_cancel{false};
+extern "C" void on_signal(int) { g_cancel = true; }
+
+struct Common {
+  bool json = false;
+  bool quiet = false;
+  int verbose = 0;
+};
+
+void apply_verbosity(const Common& c) {
+  using gopcast::log::Level;
+  gopcast::log::set_level(c.quiet ? Level::Quiet : c.verbose >= 2 ? Level::Debug : c.verbose == 1 ? Level::Info : Level::Warn);
+  gopcast::av::configure_logging();
+}
+
+void add_common(CLI::App* app, Common& c, bool json = true) {
+  if (json) app->add_flag("--json", c.json, "Machine-readable JSON on stdout");
+  app->add_flag("-q,--quiet", c.quiet, "No warnings or progress");
+  app->add_flag("-v,--verbose", c.verbose, "More detail (repeat for libav's own log)");
+}
+
+gopcast::engine::RunControl run_control(gopcast::cli::ProgressLine* line) {
+  gopcast::engine::RunControl control;
+  control.cancel = &g_cancel;
+  if (line) control.progress = [line](const gopcast::engine::Progress& p) { line->update(p); };
+  return control;
+}
+
+void print_result(const gopcast::TranscodeResult& r, bool json) {
+  if (json) std::cout << gopcast::to_json(r).dump(2) << "\n";
+  else std::cout << gopcast::cli::result_summary(r);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace gopcast;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  CLI::App app{"gopcast: segment-parallel media transcoding for clusters and single machines"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("gopcast ") + GOPCAST_VERSION_STRING);
+  Common common;
+
+  // probe
+  auto* probe_cmd = app.add_subcommand("probe", "Show media information of a file (as ffprobe sees it)");
+  std::string probe_path;
+  probe_cmd->add_option("FILE", probe_path, "Media file")->required();
+  add_common(probe_cmd, common);
+
+  // templates
+  auto* templates_cmd = app.add_subcommand("templates", "List and show transcoding templates");
+  templates_cmd->require_subcommand(1);
+  auto* tlist = templates_cmd->add_subcommand("list", "List shipped and custom templates");
+  add_common(tlist, common);
+  auto* tshow = templates_cmd->add_subcommand("show", "Print a template as resolved TOML (bases and --set applied)");
+  std::string show_name;
+  std::vector<std::string> show_sets;
+  tshow->add_option("NAME", show_name, "Template name or .toml path")->required();
+  tshow->add_option("--set", show_sets, "Override a field, e.g. video.crf=20 (repeatable)");
+  add_common(tshow, common, false);
+
+  // transcode
+  auto* tc = app.add_subcommand("transcode", "Transcode one input to one output");
+  std::string tc_input, tc_output, tc_template, tc_vstream, tc_astream, tc_user;
+  std::vector<std::string> tc_sets;
+  tc->add_option("INPUT", tc_input, "Input media file")->required();
+  tc->add_option("-o,--output", tc_output, "Output path; {name} {ext} {dir} expand from the input")->required();
+  tc->add_option("-t,--template", tc_template, "Template name or .toml path (default: by the output's extension)");
+  tc->add_option("--set", tc_sets, "Override a template field, e.g. video.crf=20 (repeatable)");
+  tc->add_option("--video-stream", tc_vstream, "Video stream to use, e.g. 0:v:1 (default: the best)");
+  tc->add_option("--audio-stream", tc_astream, "Audio stream to use, e.g. 0:a:1 (default: the best)");
+  tc->add_option("--user-data", tc_user, "Free text carried into the result");
+  add_common(tc, common);
+
+  // run
+  auto* run_cmd = app.add_subcommand("run", "Run a job file (one input, one or more outputs)");
+  std::string job_path;
+  std::vector<std::string> run_sets;
+  run_cmd->add_option("JOB", job_path, "Job file (TOML)")->required();
+  run_cmd->add_option("--set", run_sets, "Override a field of every output's template (repeatable)");
+  add_common(run_cmd, common);
+
+  // errors
+  auto* errors_cmd = app.add_subcommand("errors", "List the error codes and exit statuses");
+  add_common(errors_cmd, common);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    const auto& info = error_code_info(ErrorCode::Usage);
+    std::fprintf(stderr, "gopcast: error: %s: %s (see gopcast --help)\n", std::string(info.name).c_str(), e.what());
+    return info.exit_status;
+  }
+  apply_verbosity(common);
+
+  try {
+    if (*probe_cmd) {
+      MediaInfo info = probe(probe_path);
+      if (common.json) std::cout << to_json(info).dump(2) << "\n";
+      else std::cout << cli::media_table(info);
+    } else if (*tlist) {
+      Catalog catalog = Catalog::standard();
+      if (common.json) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& e : catalog.list()) list.push_back({{"name", e.name}, {"path", e.path.string()}});
+        std::cout << list.dump(2) << "\n";
+      } else {
+        std::cout << cli::templates_table(catalog);
+      }
+    } else if (*tshow) {
+      Template t = Catalog::standard().load(show_name, show_sets);
+      std::cout << t.to_table() << "\n";
+    } else if (*tc) {
+      Catalog catalog = Catalog::standard();
+      JobOutput out;
+      out.path = tc_output;
+      out.template_name = tc_template;
+      out.user_data = tc_user;
+      out.origin = tc_template.empty() ? "transcode" : tc_template;
+      Job job;
+      job.input = {tc_input, tc_vstream, tc_astream};
+      job.outputs.push_back(out);
+      TranscodeRequest req = request_for_job(job, catalog, tc_sets);
+      std::unique_ptr<cli::ProgressLine> line;
+      if (!common.quiet && !common.json) line = std::make_unique<cli::ProgressLine>("transcoding");
+      TranscodeResult r = transcode(req, run_control(line.get()));
+      line.reset();
+      print_result(r, common.json);
+    } else if (*run_cmd) {
+      Catalog catalog = Catalog::standard();
+      Job job = load_job(job_path);
+      TranscodeRequest req = request_for_job(job, catalog, run_sets);
+      std::unique_ptr<cli::ProgressLine> line;
+      if (!common.quiet && !common.json) line = std::make_unique<cli::ProgressLine>("running " + job_path);
+      TranscodeResult r = transcode(req, run_control(line.get()));
+      line.reset();
+      print_result(r, common.json);
+    } else if (*errors_cmd) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& c : error_codes()) {
+        if (common.json) list.push_back({{"code", c.name}, {"exit_status", c.exit_status}, {"meaning", c.meaning}});
+        else std::cout << fmt::format("{:>4}  {:<38} {}\n", c.exit_status, c.name, c.meaning);
+      }
+      if (common.json) std::cout << list.dump(2) << "\n";
+    }
+    return 0;
+  } catch (const Error& e) {
+    if (common.json)
+      std::cout << nlohmann::json{{"error", {{"code", e.code_name()}, {"message", e.what()}, {"exit_status", e.exit_status()}}}}.dump(2)
+                << "\n";
+    std::fprintf(stderr, "gopcast: error: %s: %s\n", std::string(e.code_name()).c_str(), e.what());
+    return e.exit_status();
+  } catch (const std::exception& e) {
+    const auto& info = error_code_info(ErrorCode::Internal);
+    std::fprintf(stderr, "gopcast: error: %s: %s\n", std::string(info.name).c_str(), e.what());
+    return info.exit_status;
+  }
+}

@@ -1,0 +1,126 @@
+#include "cli/render.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "core/error.hpp"
+#include "spec/template.hpp"
+
+namespace gopcast::cli {
+
+namespace {
+std::string human_bytes(int64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
+}
+std::string kbps(int64_t bps) { return bps > 0 ? fmt::format("{} kb/s", bps / 1000) : "-"; }
+std::string rate(const Ratio& r) {
+  if (!r.valid()) return "-";
+  return r.den == 1 ? fmt::format("{}", r.num) : fmt::format("{:.3f} ({}/{})", r.value(), r.num, r.den);
+}
+std::string hms(double s) {
+  int total = static_cast<int>(s);
+  return fmt::format("{:02}:{:02}:{:06.3f}", total / 3600, total / 60 % 60, s - total + total % 60);
+}
+}  // namespace
+
+std::string media_table(const MediaInfo& m) {
+  std::string out;
+  out += fmt::format("{}\n", m.path);
+  out += fmt::format("  container   {} ({})\n", m.format, m.format_long);
+  out += fmt::format("  duration    {} ({:.3f} s), start {:.3f} s\n", hms(m.duration), m.duration, m.start_time);
+  out += fmt::format("  size        {} ({} bytes), {}\n", human_bytes(m.size), m.size, kbps(m.bit_rate));
+  for (const auto& s : m.streams) {
+    out += fmt::format("  stream {}    {} {}", s.index, s.type, s.codec);
+    if (s.profile) out += fmt::format(" ({})", *s.profile);
+    if (s.level) out += fmt::format(" level {}", *s.level);
+    if (s.language) out += fmt::format(" [{}]", *s.language);
+    if (s.attached_picture) out += " [cover art]";
+    out += "\n";
+    if (s.type == "video") {
+      out += fmt::format("              {}x{}", s.width, s.height);
+      if (s.sample_aspect_ratio) out += fmt::format(" SAR {}:{}", s.sample_aspect_ratio->num, s.sample_aspect_ratio->den);
+      if (s.display_aspect_ratio) out += fmt::format(" DAR {}:{}", s.display_aspect_ratio->num, s.display_aspect_ratio->den);
+      out += fmt::format(", {} fps avg, {} real", rate(s.avg_frame_rate), rate(s.real_frame_rate));
+      out += fmt::format(", {}", s.pix_fmt.value_or("-"));
+      if (s.color_space || s.color_primaries || s.color_transfer || s.color_range)
+        out += fmt::format(" ({}/{}/{}, {})", s.color_space.value_or("-"), s.color_primaries.value_or("-"),
+                           s.color_transfer.value_or("-"), s.color_range.value_or("-"));
+      if (s.rotation) out += fmt::format(", rotate {}", s.rotation);
+      out += "\n";
+    } else if (s.type == "audio") {
+      out += fmt::format("              {} Hz, {} ch ({}), {}\n", s.sample_rate, s.channels, s.channel_layout.value_or("-"),
+                         s.sample_fmt.value_or("-"));
+    }
+    out += fmt::format("              {}", kbps(s.bit_rate.value_or(0)));
+    if (s.frame_count) out += fmt::format(", {} frames", *s.frame_count);
+    if (s.duration) out += fmt::format(", {:.3f} s", *s.duration);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string templates_table(const Catalog& catalog) {
+  std::string out = fmt::format("{:<26} {:<6} {:<24} {:<18} {}\n", "NAME", "FORMAT", "VIDEO", "AUDIO", "DESCRIPTION");
+  for (const auto& e : catalog.list()) {
+    try {
+      Template t = catalog.load(e.path.string());
+      std::string video = t.video.remove || audio_only(t.container) ? "-" : std::string(name_of(t.video.codec));
+      if (!t.video.remove && !audio_only(t.container) && t.video.codec != VideoCodec::copy) {
+        if (t.video.height) video += fmt::format(" {}p", *t.video.height);
+        else if (t.video.width) video += fmt::format(" w{}", *t.video.width);
+        if (t.video.bitrate) video += fmt::format(" {}k", *t.video.bitrate);
+        else if (t.video.crf) video += fmt::format(" crf{}", *t.video.crf);
+      }
+      std::string audio = t.audio.remove || t.container == Container::gif ? "-" : std::string(name_of(t.audio.codec));
+      if (!t.audio.remove && t.audio.bitrate) audio += fmt::format(" {}k", *t.audio.bitrate);
+      out += fmt::format("{:<26} {:<6} {:<24} {:<18} {}\n", e.name, name_of(t.container), video, audio, t.description);
+    } catch (const Error& err) {
+      out += fmt::format("{:<26} (invalid: {})\n", e.name, err.what());
+    }
+  }
+  return out;
+}
+
+std::string result_summary(const TranscodeResult& r) {
+  std::string out = fmt::format("transcoded {} in {:.2f} s ({:.2f}x realtime)\n", r.input.string(), r.seconds,
+                                r.seconds > 0 ? r.media_seconds / r.seconds : 0.0);
+  for (const auto& o : r.outputs) {
+    out += fmt::format("output: {} (template {})\n", o.path.string(), o.template_name);
+    out += media_table(o.info);
+  }
+  return out;
+}
+
+ProgressLine::ProgressLine(std::string label)
+    : label_(std::move(label)), enabled_(::isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()), last_(start_) {}
+
+ProgressLine::~ProgressLine() {
+  if (drawn_) std::fprintf(stderr, "\r\033[K");
+}
+
+void ProgressLine::update(const engine::Progress& p) {
+  if (!enabled_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_ < std::chrono::milliseconds(200) && p.seconds_done < p.seconds_total) return;
+  last_ = now;
+  double elapsed = std::chrono::duration<double>(now - start_).count();
+  double speed = elapsed > 0 ? p.seconds_done / elapsed : 0;
+  double pct = p.seconds_total > 0 ? std::min(100.0, 100.0 * p.seconds_done / p.seconds_total) : 0;
+  double eta = speed > 0 ? (p.seconds_total - p.seconds_done) / speed : 0;
+  std::fprintf(stderr, "\r\033[K%s %5.1f%%  %lld frames  %.2fx  ETA %s", label_.c_str(), pct, static_cast<long long>(p.frames),
+               speed, eta > 0 ? hms(eta).c_str() : "--");
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+}  // namespace gopcast::cli

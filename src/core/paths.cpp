@@ -1,0 +1,103 @@
+#include "core/paths.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+#include <system_error>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace gopcast {
+
+fs::path expand_output_pattern(std::string_view pattern, const fs::path& input, std::string_view key) {
+  std::string out;
+  const std::string name = input.stem().string();
+  std::string ext = input.extension().string();
+  if (!ext.empty()) ext.erase(0, 1);
+  std::string dir = input.parent_path().string();
+  if (dir.empty()) dir = ".";
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '{' && i + 1 < pattern.size() && pattern[i + 1] == '{') {
+      out += '{';
+      ++i;
+    } else if (c == '}' && i + 1 < pattern.size() && pattern[i + 1] == '}') {
+      out += '}';
+      ++i;
+    } else if (c == '{') {
+      auto close = pattern.find('}', i);
+      if (close == std::string_view::npos)
+        fail<SpecError>(ErrorCode::InvalidKey, "{}: unclosed placeholder in \"{}\"", key, pattern);
+      auto ph = pattern.substr(i + 1, close - i - 1);
+      if (ph == "name") out += name;
+      else if (ph == "ext") out += ext;
+      else if (ph == "dir") out += dir;
+      else
+        fail<SpecError>(ErrorCode::InvalidKey, "{}: unknown placeholder {{{}}} in \"{}\" (known: {{name}}, {{ext}}, {{dir}})", key,
+                        ph, pattern);
+      i = close;
+    } else {
+      out += c;
+    }
+  }
+  return fs::path(out);
+}
+
+namespace {
+std::string random_suffix() {
+  std::random_device rd;
+  return fmt::format("{:08x}", rd());
+}
+}  // namespace
+
+StagedOutput::StagedOutput(fs::path final_path, const fs::path& input) : final_path_(std::move(final_path)) {
+  if (final_path_.filename().empty())
+    fail(ErrorCode::OutputNotWritable, "{}: output path names a folder, not a file", final_path_.string());
+  fs::path dir = final_path_.parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    fail(ErrorCode::OutputNotWritable, "{}: output folder {} does not exist", final_path_.string(), dir.string());
+  if (fs::exists(input, ec) && fs::exists(final_path_, ec) && fs::equivalent(input, final_path_, ec))
+    fail(ErrorCode::OutputNotWritable, "{}: output would overwrite the input", final_path_.string());
+  if (fs::is_directory(final_path_, ec))
+    fail(ErrorCode::OutputNotWritable, "{}: output path is an existing folder", final_path_.string());
+  staging_dir_ = dir / fmt::format(".{}.gopcast-{}-{}", final_path_.filename().string(), ::getpid(), random_suffix());
+  if (!fs::create_directory(staging_dir_, ec) || ::access(staging_dir_.c_str(), W_OK) != 0) {
+    fail(ErrorCode::OutputNotWritable, "{}: output folder {} is not writable ({})", final_path_.string(), dir.string(),
+         ec ? ec.message() : "permission denied");
+  }
+}
+
+StagedOutput::~StagedOutput() {
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove_all(staging_dir_, ec);
+  }
+}
+
+void StagedOutput::commit() {
+  fs::path dir = final_path_.parent_path();
+  if (dir.empty()) dir = ".";
+  const fs::path main = staging_file();
+  std::vector<fs::path> others;
+  for (const auto& entry : fs::directory_iterator(staging_dir_))
+    if (entry.path() != main) others.push_back(entry.path());
+  std::sort(others.begin(), others.end());
+  try {
+    for (const auto& p : others) fs::rename(p, dir / p.filename());
+    if (!fs::exists(main)) fail(ErrorCode::Internal, "{}: nothing was written", final_path_.string());
+    fs::rename(main, final_path_);
+  } catch (const fs::filesystem_error& e) {
+    fail(ErrorCode::OutputNotWritable, "{}: cannot publish output: {}", final_path_.string(), e.code().message());
+  }
+  committed_ = true;
+  std::error_code ec;
+  fs::remove_all(staging_dir_, ec);
+}
+
+}  // namespace gopcast

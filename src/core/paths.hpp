@@ -1,0 +1,44 @@
+#pragma once
+// Output naming and atomic publication of outputs.
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace gopcast {
+
+// Expands the placeholders of an output path pattern for one input:
+//   {name} input file name without extension, {ext} its extension without the dot,
+//   {dir} the input's folder, {{ and }} literal braces.
+// An unknown placeholder is an InvalidKey error naming `key` (e.g. "outputs[0].path").
+std::filesystem::path expand_output_pattern(std::string_view pattern, const std::filesystem::path& input,
+                                            std::string_view key = "output");
+
+// An output that appears at its final path only when commit() is called.
+// Everything is written into a private staging folder beside the final path (same
+// filesystem, so publication is a rename); if the object dies uncommitted (error,
+// exception, Ctrl-C) the staging folder is removed and nothing is left behind.
+class StagedOutput {
+ public:
+  // Throws OutputNotWritable if the folder is missing or not writable, or if the
+  // output would overwrite `input`.
+  StagedOutput(std::filesystem::path final_path, const std::filesystem::path& input);
+  StagedOutput(const StagedOutput&) = delete;
+  StagedOutput& operator=(const StagedOutput&) = delete;
+  ~StagedOutput();
+
+  const std::filesystem::path& final_path() const { return final_path_; }
+  const std::filesystem::path& staging_dir() const { return staging_dir_; }
+  // Where the main file is written before commit.
+  std::filesystem::path staging_file() const { return staging_dir_ / final_path_.filename(); }
+
+  // Moves every staged file into the final folder, the main file last (so a
+  // playlist never names segments that are not there yet).
+  void commit();
+
+ private:
+  std::filesystem::path final_path_;
+  std::filesystem::path staging_dir_;
+  bool committed_ = false;
+};
+
+}  // namespace gopcast

@@ -1,0 +1,400 @@
+#include "engine/pipeline.hpp"
+
+#include <cmath>
+#include <memory>
+#include <optional>
+
+#include "av/check.hpp"
+#include "av/codec.hpp"
+#include "av/filter_graph.hpp"
+#include "av/input.hpp"
+#include "av/output.hpp"
+#include "core/log.hpp"
+
+extern "C" {
+#include <libavfilter/buffersink.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+}
+
+namespace fs = std::filesystem;
+
+namespace gopcast::engine {
+
+namespace {
+
+enum class Pass { single, analysis, final };
+
+void set_encoder_rate_options(const VideoPlan& v, AVCodecContext* c, av::Dictionary& opts, Pass pass,
+                              const fs::path& stats) {
+  const bool x264 = v.encoder == "libx264";
+  const bool x265 = v.encoder == "libx265";
+  if (!x264 && !x265) return;
+  opts.set("preset", v.preset.c_str());
+  if (!v.profile.empty()) opts.set("profile", v.profile.c_str());
+  opts.set("forced-idr", "1");
+  std::string params;
+  auto add_param = [&params](const std::string& p) { params += (params.empty() ? "" : ":") + p; };
+  if (v.qp) {
+    if (x264) opts.set("qp", static_cast<long long>(*v.qp));
+    else add_param(fmt::format("qp={}", *v.qp));
+  } else if (v.crf) {
+    opts.set("crf", static_cast<long long>(*v.crf));
+  }
+  if (v.bitrate) c->bit_rate = static_cast<int64_t>(v.bitrate) * 1000;
+  if (v.maxrate) c->rc_max_rate = static_cast<int64_t>(v.maxrate) * 1000;
+  if (v.bufsize) c->rc_buffer_size = v.bufsize * 1000;
+  if (v.mode == RateMode::cbr) {
+    c->rc_min_rate = c->bit_rate;
+    if (x264) add_param("nal-hrd=cbr");
+    else add_param("strict-cbr=1");
+  }
+  if (pass != Pass::single) {
+    c->flags |= pass == Pass::analysis ? AV_CODEC_FLAG_PASS1 : AV_CODEC_FLAG_PASS2;
+    if (x264) opts.set("stats", stats.c_str());
+    else add_param(fmt::format("pass={}:stats={}", pass == Pass::analysis ? 1 : 2, stats.string()));
+  }
+  if (x265) add_param("log-level=error");
+  if (!params.empty()) opts.set(x264 ? "x264-params" : "x265-params", params.c_str());
+}
+
+// Video: filter graph -> encoder -> (muxer).
+class VideoChain {
+ public:
+  VideoChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt, av::Output* out,
+             Pass pass, const fs::path& scratch)
+      : plan_(plan), out_(out), encoder_(plan.encoder.c_str()) {
+    const AVCodecContext* d = dec.ctx();
+    av::VideoSourceParams src;
+    src.width = d->width;
+    src.height = d->height;
+    src.format = d->pix_fmt;
+    src.time_base = in->time_base;
+    src.sample_aspect_ratio = av_guess_sample_aspect_ratio(in_fmt, const_cast<AVStream*>(in), nullptr);
+    src.frame_rate = av_guess_frame_rate(in_fmt, const_cast<AVStream*>(in), nullptr);
+    graph_.emplace(av::FilterGraph::video(src, plan.filters));
+
+    AVFilterContext* sink = graph_->sink();
+    AVCodecContext* c = encoder_.ctx();
+    c->width = av_buffersink_get_w(sink);
+    c->height = av_buffersink_get_h(sink);
+    c->pix_fmt = static_cast<AVPixelFormat>(av_buffersink_get_format(sink));
+    c->sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(sink);
+    c->time_base = av_buffersink_get_time_base(sink);
+    AVRational rate = av_buffersink_get_frame_rate(sink);
+    // Variable-rate sources report a "real" rate of the time base (1000 fps for FLV);
+    // the average is the honest figure for rate control and stream headers.
+    AVRational avg = in->avg_frame_rate;
+    if (avg.num > 0 && avg.den > 0 && (rate.num <= 0 || av_q2d(rate) > 2 * av_q2d(avg))) rate = avg;
+    if (rate.num > 0 && rate.den > 0) c->framerate = rate;
+    frame_duration_ = rate.num > 0 ? av_rescale_q(1, av_inv_q(rate), c->time_base) : 0;
+    if (plan.gop_frames) c->gop_size = *plan.gop_frames;
+    else if (plan.gop_seconds && rate.num > 0) c->gop_size = std::max(1, static_cast<int>(std::lround(*plan.gop_seconds * av_q2d(rate))));
+    c->thread_count = plan.threads;
+    if (out_ && out_->wants_global_header()) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    av::Dictionary opts;
+    set_encoder_rate_options(plan, c, opts, pass, scratch / "video-pass.log");
+    encoder_.open(opts, fmt::format("{}x{} {}", c->width, c->height, av_get_pix_fmt_name(c->pix_fmt)));
+    if (out_) {
+      stream_ = out_->add_stream(c);
+      // Apple players want hvc1-tagged HEVC in MP4/MOV.
+      if (plan.encoder == "libx265" && std::string_view(out_->ctx()->oformat->name).find("mp4") != std::string_view::npos)
+        out_->ctx()->streams[stream_]->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
+    }
+    filtered_ = av::make_frame();
+    packet_ = av::make_packet();
+  }
+
+  void push(AVFrame* frame) {
+    graph_->push(frame);
+    drain_graph();
+  }
+
+  void finish() {
+    graph_->push(nullptr);
+    drain_graph();
+    encoder_.send(nullptr);
+    drain_encoder();
+  }
+
+  int64_t frames() const { return frames_; }
+
+ private:
+  void drain_graph() {
+    while (graph_->pull(filtered_.get())) {
+      AVFrame* f = filtered_.get();
+      f->pict_type = AV_PICTURE_TYPE_NONE;
+      if (plan_.keyframe_grid > 0 && f->pts != AV_NOPTS_VALUE) {
+        // Keyframes on a fixed grid (k * grid seconds), so HLS segments cut there.
+        double t = static_cast<double>(f->pts) * av_q2d(encoder_.ctx()->time_base);
+        if (t + 1e-9 >= next_keyframe_) {
+          f->pict_type = AV_PICTURE_TYPE_I;
+          next_keyframe_ = (std::floor(t / plan_.keyframe_grid + 1e-9) + 1) * plan_.keyframe_grid;
+        }
+      }
+      encoder_.send(f);
+      av_frame_unref(f);
+      ++frames_;
+      drain_encoder();
+    }
+  }
+
+  void drain_encoder() {
+    while (encoder_.receive(packet_.get())) {
+      if (out_) {
+        if (packet_->duration == 0) packet_->duration = frame_duration_;
+        out_->write(packet_.get(), stream_, encoder_.ctx()->time_base);
+      }
+      av_packet_unref(packet_.get());
+    }
+  }
+
+  const VideoPlan& plan_;
+  av::Output* out_;
+  av::Encoder encoder_;
+  std::optional<av::FilterGraph> graph_;
+  av::FramePtr filtered_;
+  av::PacketPtr packet_;
+  int stream_ = -1;
+  int64_t frame_duration_ = 0;
+  int64_t frames_ = 0;
+  double next_keyframe_ = 0;
+};
+
+// Audio: resample/format -> encoder -> muxer.
+class AudioChain {
+ public:
+  AudioChain(const AudioPlan& plan, const av::Decoder& dec, const AVStream* in, av::Output* out)
+      : out_(out), encoder_(plan.encoder.c_str()) {
+    const AVCodecContext* d = dec.ctx();
+    av::AudioSourceParams src;
+    src.sample_rate = d->sample_rate;
+    src.format = d->sample_fmt;
+    av_channel_layout_copy(&src.layout, &d->ch_layout);
+    av::normalise_layout(src.layout);
+    src.time_base = in->time_base;
+    graph_.emplace(av::FilterGraph::audio(src, plan.filters));
+    av_channel_layout_uninit(&src.layout);
+
+    AVCodecContext* c = encoder_.ctx();
+    c->sample_rate = plan.sample_rate;
+    c->sample_fmt = av_get_sample_fmt(plan.sample_fmt.c_str());
+    av_channel_layout_default(&c->ch_layout, plan.channels);
+    c->time_base = AVRational{1, plan.sample_rate};
+    if (plan.bitrate) c->bit_rate = static_cast<int64_t>(plan.bitrate) * 1000;
+    if (out_->wants_global_header()) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    av::Dictionary opts;
+    encoder_.open(opts, fmt::format("{} Hz, {} ch", plan.sample_rate, plan.channels));
+    if (c->frame_size > 0 && !(encoder_.codec()->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE))
+      graph_->set_frame_size(c->frame_size);
+    stream_ = out_->add_stream(c);
+    sink_time_base_ = av_buffersink_get_time_base(graph_->sink());
+    filtered_ = av::make_frame();
+    packet_ = av::make_packet();
+  }
+
+  void push(AVFrame* frame) {
+    graph_->push(frame);
+    drain_graph();
+  }
+
+  void finish() {
+    graph_->push(nullptr);
+    drain_graph();
+    encoder_.send(nullptr);
+    drain_encoder();
+  }
+
+  int64_t packets() const { return packets_; }
+
+ private:
+  void drain_graph() {
+    while (graph_->pull(filtered_.get())) {
+      AVFrame* f = filtered_.get();
+      if (f->pts != AV_NOPTS_VALUE) f->pts = av_rescale_q(f->pts, sink_time_base_, encoder_.ctx()->time_base);
+      encoder_.send(f);
+      av_frame_unref(f);
+      drain_encoder();
+    }
+  }
+
+  void drain_encoder() {
+    while (encoder_.receive(packet_.get())) {
+      out_->write(packet_.get(), stream_, encoder_.ctx()->time_base);
+      av_packet_unref(packet_.get());
+      ++packets_;
+    }
+  }
+
+  av::Output* out_;
+  av::Encoder encoder_;
+  std::optional<av::FilterGraph> graph_;
+  av::FramePtr filtered_;
+  av::PacketPtr packet_;
+  AVRational sink_time_base_{1, 1};
+  int stream_ = -1;
+  int64_t packets_ = 0;
+};
+
+// Everything one output needs during one pass.
+struct Chain {
+  const Target* target = nullptr;
+  std::unique_ptr<av::Output> output;  // null in an analysis pass
+  std::unique_ptr<VideoChain> video;
+  std::unique_ptr<AudioChain> audio;
+  int video_copy_stream = -1;
+  int audio_copy_stream = -1;
+};
+
+std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& streams, const std::vector<Target>& targets,
+                                  Pass pass, const RunControl& control) {
+  av::Input input = av::Input::open(path);
+  const std::string name = path.string();
+  const bool analysis = pass == Pass::analysis;
+
+  bool need_video_decode = false, need_audio_decode = false;
+  for (const auto& t : targets) {
+    need_video_decode |= t.plan.video.present && !t.plan.video.copy && streams.video >= 0;
+    need_audio_decode |= !analysis && t.plan.audio.present && !t.plan.audio.copy && streams.audio >= 0;
+  }
+  std::optional<av::Decoder> vdec, adec;
+  if (need_video_decode) vdec.emplace(input.stream(streams.video), name);
+  if (need_audio_decode) adec.emplace(input.stream(streams.audio), name);
+
+  std::vector<Chain> chains;
+  chains.reserve(targets.size());
+  for (const auto& t : targets) {
+    Chain ch;
+    ch.target = &t;
+    const Pass own_pass = t.plan.video.mode == RateMode::twopass ? pass : Pass::single;
+    if (!analysis) {
+      ch.output = std::make_unique<av::Output>(t.file, t.plan.muxer.c_str());
+    } else if (!(t.plan.video.present && !t.plan.video.copy && t.plan.video.mode == RateMode::twopass)) {
+      continue;
+    }
+    if (t.plan.video.present && streams.video >= 0) {
+      if (t.plan.video.copy) {
+        if (!analysis) ch.video_copy_stream = ch.output->add_copy_stream(input.stream(streams.video));
+      } else {
+        ch.video = std::make_unique<VideoChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx(),
+                                                ch.output.get(), own_pass, t.scratch_dir);
+      }
+    }
+    if (!analysis && t.plan.audio.present && streams.audio >= 0) {
+      if (t.plan.audio.copy) ch.audio_copy_stream = ch.output->add_copy_stream(input.stream(streams.audio));
+      else ch.audio = std::make_unique<AudioChain>(t.plan.audio, *adec, input.stream(streams.audio), ch.output.get());
+    }
+    if (ch.output) {
+      av::Dictionary opts;
+      for (const auto& [k, v] : t.plan.muxer_options) opts.set(k.c_str(), v.c_str());
+      if (t.plan.container == Container::m3u8) {
+        fs::path segments = t.scratch_dir / (t.file.stem().string() + "_%05d.ts");
+        opts.set("hls_segment_filename", segments.c_str());
+      }
+      ch.output->open(opts);
+    }
+    chains.push_back(std::move(ch));
+  }
+
+  // Outputs start at zero: shift every timestamp by the container's start time.
+  const int64_t start = input.start_time();
+  auto offset_for = [&](int index) { return index < 0 ? 0 : av_rescale_q(start, AV_TIME_BASE_Q, input.stream(index)->time_base); };
+  const int64_t voffset = offset_for(streams.video), aoffset = offset_for(streams.audio);
+  const double total = input.duration_seconds();
+  const AVRational progress_tb = streams.video >= 0 ? input.stream(streams.video)->time_base
+                                                    : (streams.audio >= 0 ? input.stream(streams.audio)->time_base : AVRational{1, 1});
+
+  av::PacketPtr packet = av::make_packet();
+  av::PacketPtr copy = av::make_packet();
+  av::FramePtr frame = av::make_frame();
+  Progress progress{0, total, 0};
+
+  auto deliver_video = [&]() {
+    while (vdec->receive(frame.get())) {
+      frame->pts = frame->best_effort_timestamp;
+      for (auto& ch : chains)
+        if (ch.video) ch.video->push(frame.get());
+      ++progress.frames;
+      av_frame_unref(frame.get());
+    }
+  };
+  auto deliver_audio = [&]() {
+    while (adec->receive(frame.get())) {
+      frame->pts = frame->best_effort_timestamp;
+      av::normalise_layout(frame->ch_layout);
+      for (auto& ch : chains)
+        if (ch.audio) ch.audio->push(frame.get());
+      av_frame_unref(frame.get());
+    }
+  };
+
+  while (input.read(packet.get())) {
+    if (control.cancel && control.cancel->load()) fail(ErrorCode::Cancelled, "{}: cancelled", name);
+    const int idx = packet->stream_index;
+    const bool is_video = idx == streams.video, is_audio = idx == streams.audio;
+    if (!is_video && !is_audio) {
+      av_packet_unref(packet.get());
+      continue;
+    }
+    const int64_t off = is_video ? voffset : aoffset;
+    if (packet->pts != AV_NOPTS_VALUE) packet->pts -= off;
+    if (packet->dts != AV_NOPTS_VALUE) packet->dts -= off;
+    if (!analysis) {
+      for (auto& ch : chains) {
+        int out_stream = is_video ? ch.video_copy_stream : ch.audio_copy_stream;
+        if (out_stream < 0) continue;
+        av::check(av_packet_ref(copy.get(), packet.get()), "av_packet_ref");
+        ch.output->write(copy.get(), out_stream, input.stream(idx)->time_base);
+        av_packet_unref(copy.get());
+      }
+    }
+    if (is_video && vdec) {
+      vdec->send(packet.get());
+      deliver_video();
+    } else if (is_audio && adec) {
+      adec->send(packet.get());
+      deliver_audio();
+    }
+    if (is_video || streams.video < 0) {
+      if (packet->pts != AV_NOPTS_VALUE) progress.seconds_done = std::max(progress.seconds_done, packet->pts * av_q2d(progress_tb));
+      if (control.progress) control.progress(progress);
+    }
+    av_packet_unref(packet.get());
+  }
+  if (vdec) {
+    vdec->send(nullptr);
+    deliver_video();
+  }
+  if (adec) {
+    adec->send(nullptr);
+    deliver_audio();
+  }
+  std::vector<TargetStats> stats(targets.size());
+  for (auto& ch : chains) {
+    if (ch.video) ch.video->finish();
+    if (ch.audio) ch.audio->finish();
+    if (ch.output) ch.output->finish();
+    auto& s = stats[static_cast<size_t>(ch.target - targets.data())];
+    if (ch.video) s.video_frames = ch.video->frames();
+    if (ch.audio) s.audio_packets = ch.audio->packets();
+  }
+  if (vdec && vdec->corrupt_packets() > 0)
+    log::warn("{}: {} corrupt video packet(s) were skipped", name, vdec->corrupt_packets());
+  if (adec && adec->corrupt_packets() > 0)
+    log::warn("{}: {} corrupt audio packet(s) were skipped", name, adec->corrupt_packets());
+  progress.seconds_done = total;
+  if (control.progress) control.progress(progress);
+  return stats;
+}
+
+}  // namespace
+
+std::vector<TargetStats> run_pipeline(const fs::path& input, const StreamChoice& streams, const std::vector<Target>& targets,
+                                      const RunControl& control) {
+  bool two_pass = false;
+  for (const auto& t : targets) two_pass |= t.plan.video.present && !t.plan.video.copy && t.plan.video.mode == RateMode::twopass;
+  if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr});
+  return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control);
+}
+
+}  // namespace gopcast::engine

@@ -1,0 +1,408 @@
+#include "engine/resolve.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/pixdesc.h>
+}
+
+namespace gopcast::engine {
+
+namespace {
+
+int round_to(double v, int align) {
+  int r = static_cast<int>(std::lround(v / align)) * align;
+  return std::max(r, align);
+}
+
+const char* muxer_for(Container c) {
+  switch (c) {
+    case Container::mp4: return "mp4";
+    case Container::m4a: return "ipod";
+    case Container::mov: return "mov";
+    case Container::mkv: return "matroska";
+    case Container::flv: return "flv";
+    case Container::ts: return "mpegts";
+    case Container::m3u8: return "hls";
+    case Container::gif: return "gif";
+    case Container::mp3: return "mp3";
+    case Container::ogg: return "ogg";
+    case Container::flac: return "flac";
+  }
+  return "mp4";
+}
+
+bool container_takes(Container c, VideoCodec v) {
+  switch (c) {
+    case Container::mp4:
+    case Container::mov:
+    case Container::mkv:
+    case Container::ts:
+    case Container::m3u8: return v == VideoCodec::h264 || v == VideoCodec::h265;
+    case Container::flv: return v == VideoCodec::h264;
+    case Container::gif: return v == VideoCodec::gif;
+    default: return false;
+  }
+}
+
+bool container_takes(Container c, AudioCodec a) {
+  switch (c) {
+    case Container::mp4:
+    case Container::mov:
+    case Container::flv:
+    case Container::ts:
+    case Container::m3u8: return a == AudioCodec::aac || a == AudioCodec::mp3;
+    case Container::m4a: return a == AudioCodec::aac;
+    case Container::mkv: return true;
+    case Container::mp3: return a == AudioCodec::mp3;
+    case Container::ogg: return a == AudioCodec::vorbis || a == AudioCodec::flac;
+    case Container::flac: return a == AudioCodec::flac;
+    case Container::gif: return false;
+  }
+  return false;
+}
+
+const char* encoder_for(VideoCodec v) {
+  switch (v) {
+    case VideoCodec::h264: return "libx264";
+    case VideoCodec::h265: return "libx265";
+    case VideoCodec::gif: return "gif";
+    case VideoCodec::copy: return "";
+  }
+  return "";
+}
+
+const char* encoder_for(AudioCodec a) {
+  switch (a) {
+    case AudioCodec::aac: return "aac";
+    case AudioCodec::mp3: return "libmp3lame";
+    case AudioCodec::vorbis: return "libvorbis";
+    case AudioCodec::flac: return "flac";
+    case AudioCodec::copy: return "";
+  }
+  return "";
+}
+
+const AVCodec* find_encoder(const char* name) {
+  const AVCodec* c = avcodec_find_encoder_by_name(name);
+  if (!c) fail(ErrorCode::UnsupportedCodec, "av: no encoder \"{}\" in this FFmpeg build", name);
+  return c;
+}
+
+bool encoder_takes(const AVCodec* c, AVPixelFormat f) {
+  if (!c->pix_fmts) return true;
+  for (const AVPixelFormat* p = c->pix_fmts; *p != AV_PIX_FMT_NONE; ++p)
+    if (*p == f) return true;
+  return false;
+}
+
+// The pixel formats a profile allows, or empty for "whatever the encoder takes".
+std::vector<std::string> profile_formats(const std::string& profile) {
+  if (profile == "baseline" || profile == "main" || profile == "high") return {"yuv420p", "yuvj420p"};
+  if (profile == "high10" || profile == "main10") return {"yuv420p", "yuv420p10le"};
+  if (profile == "high422") return {"yuv420p", "yuv422p", "yuv420p10le", "yuv422p10le"};
+  return {};
+}
+
+std::string choose_pix_fmt(const Template& t, const StreamInfo& src, const AVCodec* enc) {
+  std::string wanted = t.video.pix_fmt.empty() ? src.pix_fmt.value_or("yuv420p") : t.video.pix_fmt;
+  if (!t.video.pix_fmt.empty() && av_get_pix_fmt(wanted.c_str()) == AV_PIX_FMT_NONE)
+    fail<SpecError>(ErrorCode::OutOfRange, "{}: video.pix_fmt: \"{}\" is not a pixel format", t.name, wanted);
+  AVPixelFormat f = av_get_pix_fmt(wanted.c_str());
+  auto allowed = profile_formats(t.video.profile);
+  bool ok = f != AV_PIX_FMT_NONE && encoder_takes(enc, f) &&
+            (allowed.empty() || std::find(allowed.begin(), allowed.end(), wanted) != allowed.end());
+  if (!ok) {
+    log::info("{}: pixel format {} does not suit {}{}; using yuv420p", t.name, wanted, enc->name,
+              t.video.profile.empty() ? "" : " " + t.video.profile);
+    return "yuv420p";
+  }
+  return wanted;
+}
+
+std::string ratio_text(Ratio r) { return fmt::format("{}/{}", r.num, r.den); }
+
+}  // namespace
+
+SizePlan plan_size(const SizeRequest& r) {
+  SizePlan p;
+  const bool swap = r.rotation == 90 || r.rotation == 270;
+  const double sar = r.sar.valid() ? r.sar.value() : 1.0;
+  double dw = r.width * sar;
+  double dh = r.height;
+  int store_w = r.width, store_h = r.height;
+  if (swap) {
+    std::swap(dw, dh);
+    std::swap(store_w, store_h);
+  }
+  const double dar = dw / dh;
+  if (!r.want_width && !r.want_height) {
+    // Nothing asked: keep the stored size (and the source's aspect flag).
+    p.width = p.scale_w = store_w;
+    p.height = p.scale_h = store_h;
+    return p;
+  }
+  p.scaled = true;
+  double w = 0, h = 0;
+  if (r.want_width && !r.want_height) {
+    w = *r.want_width;
+    if (r.no_upscale && w > dw) w = dw;
+    h = w / dar;
+    p.width = p.scale_w = round_to(w, r.align_w);
+    p.height = p.scale_h = round_to(h, r.align_h);
+    return p;
+  }
+  if (!r.want_width && r.want_height) {
+    h = *r.want_height;
+    if (r.no_upscale && h > dh) h = dh;
+    w = h * dar;
+    p.width = p.scale_w = round_to(w, r.align_w);
+    p.height = p.scale_h = round_to(h, r.align_h);
+    return p;
+  }
+  double bw = *r.want_width, bh = *r.want_height;
+  if (r.no_upscale && (bw > dw || bh > dh)) {
+    double f = std::min(dw / bw, dh / bh);
+    bw *= f;
+    bh *= f;
+  }
+  double fit_w = bw, fit_h = bh;  // the picture fitted inside the box
+  if (bw / bh > dar) fit_w = bh * dar;
+  else fit_h = bw / dar;
+  switch (r.aspect) {
+    case AspectMode::none:
+      p.width = p.scale_w = round_to(bw, r.align_w);
+      p.height = p.scale_h = round_to(bh, r.align_h);
+      break;
+    case AspectMode::rescale:
+      p.width = p.scale_w = round_to(fit_w, r.align_w);
+      p.height = p.scale_h = round_to(fit_h, r.align_h);
+      break;
+    case AspectMode::pad:
+      p.width = round_to(bw, r.align_w);
+      p.height = round_to(bh, r.align_h);
+      p.scale_w = std::min(round_to(fit_w, r.align_w), p.width);
+      p.scale_h = std::min(round_to(fit_h, r.align_h), p.height);
+      p.pad = p.scale_w != p.width || p.scale_h != p.height;
+      break;
+    case AspectMode::crop: {
+      double cover_w = bw, cover_h = bh;
+      if (bw / bh > dar) cover_h = bw / dar;
+      else cover_w = bh * dar;
+      p.width = round_to(bw, r.align_w);
+      p.height = round_to(bh, r.align_h);
+      p.scale_w = std::max(round_to(cover_w, r.align_w), p.width);
+      p.scale_h = std::max(round_to(cover_h, r.align_h), p.height);
+      p.crop = p.scale_w != p.width || p.scale_h != p.height;
+      break;
+    }
+  }
+  return p;
+}
+
+namespace {
+
+VideoPlan plan_video(const Template& t, const StreamInfo& src) {
+  VideoPlan v;
+  v.present = true;
+  v.mode = t.trans.mode;
+  if (t.video.codec == VideoCodec::copy) {
+    v.copy = true;
+    v.width = src.width;
+    v.height = src.height;
+    return v;
+  }
+  v.encoder = encoder_for(t.video.codec);
+  const AVCodec* enc = find_encoder(v.encoder.c_str());
+  std::vector<std::string> chain;
+  // Phone videos stored sideways come out upright.
+  if (src.rotation == 90) chain.push_back("transpose=clock");
+  else if (src.rotation == 180) chain.push_back("hflip,vflip");
+  else if (src.rotation == 270) chain.push_back("transpose=cclock");
+
+  std::string final_fmt;
+  int align_w = 1, align_h = 1;
+  if (t.video.codec == VideoCodec::gif) {
+    final_fmt = "pal8";
+  } else {
+    final_fmt = choose_pix_fmt(t, src, enc);
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(av_get_pix_fmt(final_fmt.c_str()));
+    align_w = 1 << d->log2_chroma_w;
+    align_h = 1 << d->log2_chroma_h;
+  }
+  SizeRequest req{src.width, src.height, src.sample_aspect_ratio.value_or(Ratio{1, 1}), src.rotation,
+                  t.video.width, t.video.height, t.trans.aspect, t.trans.no_upscale, align_w, align_h};
+  SizePlan size = plan_size(req);
+  // x264/x265 need even sizes for 4:2:0 even when frames pass unscaled.
+  if (!size.scaled && (size.width % align_w || size.height % align_h)) {
+    size.scaled = true;
+    size.width = size.scale_w = size.width / align_w * align_w;
+    size.height = size.scale_h = size.height / align_h * align_h;
+    size.crop = false;
+  }
+  if (size.scaled) {
+    chain.push_back(fmt::format("scale={}:{}:flags=bicubic", size.scale_w, size.scale_h));
+    if (size.crop) chain.push_back(fmt::format("crop={}:{}", size.width, size.height));
+    if (size.pad) chain.push_back(fmt::format("pad={}:{}:(ow-iw)/2:(oh-ih)/2:black", size.width, size.height));
+    chain.push_back("setsar=1");
+  }
+  v.width = size.width;
+  v.height = size.height;
+  if (t.video.fps) chain.push_back("fps=" + ratio_text(*t.video.fps));
+  if (t.video.codec == VideoCodec::gif) {
+    if (!t.video.fps) chain.push_back("fps=10");
+    // One palette for the whole animation (stats over every frame), dithered per frame.
+    chain.push_back("split[gif_a][gif_b];[gif_a]palettegen=stats_mode=full[gif_p];[gif_b][gif_p]paletteuse=dither=sierra2_4a");
+  } else {
+    chain.push_back("format=" + final_fmt);
+  }
+  v.pix_fmt = final_fmt;
+  v.filters.clear();
+  for (size_t i = 0; i < chain.size(); ++i) v.filters += (i ? "," : "") + chain[i];
+
+  v.crf = t.video.crf;
+  v.qp = t.video.qp;
+  v.bitrate = t.video.bitrate.value_or(0);
+  v.maxrate = t.video.maxrate.value_or(0);
+  v.bufsize = t.video.bufsize.value_or(0);
+  if (t.trans.cap_video_bitrate && src.bit_rate && v.bitrate > *src.bit_rate / 1000) {
+    int cap = static_cast<int>(*src.bit_rate / 1000);
+    log::info("{}: video bitrate capped at the source's {} kbit/s", t.name, cap);
+    if (v.maxrate) v.maxrate = std::max(cap, v.maxrate * cap / v.bitrate);
+    v.bitrate = cap;
+  }
+  if (t.trans.mode == RateMode::cbr) {
+    v.maxrate = v.bitrate;
+    if (!v.bufsize) v.bufsize = v.bitrate;
+  }
+  if (v.encoder != "gif" && !v.crf && !v.qp && !v.bitrate) v.crf = 23;
+  v.gop_frames = t.video.gop_frames;
+  v.gop_seconds = t.video.gop_seconds;
+  v.profile = t.video.profile;
+  v.preset = t.video.preset;
+  v.threads = t.video.threads;
+  if (t.container == Container::m3u8) v.keyframe_grid = t.mux.hls_segment_seconds;
+  return v;
+}
+
+AudioPlan plan_audio(const Template& t, const StreamInfo& src) {
+  AudioPlan a;
+  a.present = true;
+  if (t.audio.codec == AudioCodec::copy) {
+    a.copy = true;
+    a.sample_rate = src.sample_rate;
+    a.channels = src.channels;
+    return a;
+  }
+  a.encoder = encoder_for(t.audio.codec);
+  const AVCodec* enc = find_encoder(a.encoder.c_str());
+  a.channels = t.audio.channels.value_or(std::min(std::max(src.channels, 1), 2));
+  std::vector<int> rates;
+  if (enc->supported_samplerates)
+    for (const int* r = enc->supported_samplerates; *r; ++r) rates.push_back(*r);
+  auto supported = [&](int r) { return rates.empty() || std::find(rates.begin(), rates.end(), r) != rates.end(); };
+  if (t.audio.sample_rate) {
+    if (!supported(*t.audio.sample_rate)) {
+      std::string list;
+      for (int r : rates) list += (list.empty() ? "" : ", ") + std::to_string(r);
+      fail<SpecError>(ErrorCode::OutOfRange, "{}: audio.sample_rate: {} is not supported by {} (use one of {})", t.name,
+                      *t.audio.sample_rate, enc->name, list);
+    }
+    a.sample_rate = *t.audio.sample_rate;
+  } else if (supported(src.sample_rate)) {
+    a.sample_rate = src.sample_rate;
+  } else {
+    // The supported rate nearest the source's, preferring the higher of two equals.
+    a.sample_rate = *std::min_element(rates.begin(), rates.end(), [&](int x, int y) {
+      long dx = std::labs(x - src.sample_rate), dy = std::labs(y - src.sample_rate);
+      return dx != dy ? dx < dy : x > y;
+    });
+  }
+  // Sample format: the source's when the encoder takes it (keeps FLAC at full depth).
+  AVSampleFormat src_fmt = av_get_sample_fmt(src.sample_fmt.value_or("").c_str());
+  AVSampleFormat chosen = enc->sample_fmts ? enc->sample_fmts[0] : AV_SAMPLE_FMT_FLTP;
+  if (enc->sample_fmts)
+    for (const AVSampleFormat* f = enc->sample_fmts; *f != AV_SAMPLE_FMT_NONE; ++f)
+      if (*f == src_fmt) chosen = *f;
+  a.sample_fmt = av_get_sample_fmt_name(chosen);
+  if (t.audio.codec != AudioCodec::flac) {
+    a.bitrate = t.audio.bitrate.value_or(a.channels == 1 ? 96 : 128);
+    if (t.trans.cap_audio_bitrate && src.bit_rate && a.bitrate > *src.bit_rate / 1000) {
+      a.bitrate = std::max(8, static_cast<int>(*src.bit_rate / 1000));
+      log::info("{}: audio bitrate capped at the source's {} kbit/s", t.name, a.bitrate);
+    }
+  }
+  a.filters = fmt::format("aresample={},aformat=sample_fmts={}:channel_layouts={}", a.sample_rate, a.sample_fmt,
+                          a.channels == 1 ? "mono" : "stereo");
+  return a;
+}
+
+void check_copy(const Template& t, AVCodecID id, const char* muxer, const char* what) {
+  const AVOutputFormat* of = av_guess_format(muxer, nullptr, nullptr);
+  if (of && avformat_query_codec(of, id, FF_COMPLIANCE_NORMAL) == 0)
+    fail<SpecError>(ErrorCode::Incompatible, "{}: {}.codec: copy: the source's {} cannot go into {}", t.name, what,
+                    avcodec_get_name(id), name_of(t.container));
+}
+
+}  // namespace
+
+OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamInfo* audio, const std::string& input_name) {
+  OutputPlan p;
+  p.container = t.container;
+  p.muxer = muxer_for(t.container);
+  const bool want_video = !t.video.remove && !audio_only(t.container);
+  const bool want_audio = !t.audio.remove && t.container != Container::gif;
+
+  if (want_video) {
+    if (t.video.codec != VideoCodec::copy && !container_takes(t.container, t.video.codec))
+      fail<SpecError>(ErrorCode::Incompatible, "{}: video.codec: {} cannot go into {}", t.name, name_of(t.video.codec),
+                      name_of(t.container));
+    if (video) {
+      p.video = plan_video(t, *video);
+      if (p.video.copy) check_copy(t, avcodec_descriptor_get_by_name(video->codec.c_str())->id, p.muxer.c_str(), "video");
+    } else if (t.container == Container::gif) {
+      fail<MediaError>(ErrorCode::ResourceContentBad, "{}: has no video stream to make a GIF from", input_name);
+    }
+  }
+  if (want_audio && audio) {
+    if (t.audio.codec != AudioCodec::copy && !container_takes(t.container, t.audio.codec))
+      fail<SpecError>(ErrorCode::Incompatible, "{}: audio.codec: {} cannot go into {}", t.name, name_of(t.audio.codec),
+                      name_of(t.container));
+    p.audio = plan_audio(t, *audio);
+    if (p.audio.copy) check_copy(t, avcodec_descriptor_get_by_name(audio->codec.c_str())->id, p.muxer.c_str(), "audio");
+  }
+  if (!p.video.present && !p.audio.present) {
+    if (audio_only(t.container) && !audio)
+      fail<MediaError>(ErrorCode::ResourceContentBad, "{}: has no audio stream for an audio-only {} output", input_name,
+                       name_of(t.container));
+    fail<MediaError>(ErrorCode::ResourceContentBad, "{}: the template {} keeps no stream this input has", input_name, t.name);
+  }
+
+  switch (t.container) {
+    case Container::mp4:
+    case Container::mov:
+    case Container::m4a:
+      if (t.mux.faststart) p.muxer_options.emplace_back("movflags", "+faststart");
+      break;
+    case Container::m3u8:
+      p.muxer_options.emplace_back("hls_time", fmt::format("{}", t.mux.hls_segment_seconds));
+      p.muxer_options.emplace_back("hls_playlist_type", "vod");
+      p.muxer_options.emplace_back("hls_list_size", "0");
+      break;
+    case Container::gif:
+      p.muxer_options.emplace_back("loop", std::to_string(t.mux.gif_loop));
+      p.muxer_options.emplace_back("final_delay", std::to_string(t.mux.gif_final_delay));
+      break;
+    default: break;
+  }
+  return p;
+}
+
+}  // namespace gopcast::engine

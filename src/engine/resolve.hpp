@@ -1,0 +1,86 @@
+#pragma once
+// Resolving a template against a source: what exactly the output will be.
+// Pure apart from asking libav which formats its encoders accept.
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "av/probe.hpp"
+#include "spec/template.hpp"
+
+namespace gopcast::engine {
+
+// Output frame geometry, from the rules users rely on (README "Templates").
+struct SizeRequest {
+  int width = 0;   // source storage size
+  int height = 0;
+  Ratio sar{1, 1};
+  int rotation = 0;  // clockwise degrees applied before scaling
+  std::optional<int> want_width;
+  std::optional<int> want_height;
+  AspectMode aspect = AspectMode::rescale;
+  bool no_upscale = true;
+  int align_w = 2;  // what the pixel format's chroma subsampling needs
+  int align_h = 2;
+};
+
+struct SizePlan {
+  int width = 0;  // the encoded frame
+  int height = 0;
+  int scale_w = 0;  // the picture before crop or pad (== width/height otherwise)
+  int scale_h = 0;
+  bool scaled = false;  // false: frames pass at the source's size and aspect
+  bool crop = false;
+  bool pad = false;
+};
+
+SizePlan plan_size(const SizeRequest& r);
+
+struct VideoPlan {
+  bool present = false;
+  bool copy = false;
+  std::string encoder;  // libx264, libx265, gif
+  int width = 0;
+  int height = 0;
+  std::string pix_fmt;
+  std::string filters;  // decoded source frame -> encoder input
+  std::optional<int> crf;
+  std::optional<int> qp;
+  int bitrate = 0;  // kbit/s
+  int maxrate = 0;
+  int bufsize = 0;
+  std::optional<int> gop_frames;
+  std::optional<double> gop_seconds;
+  std::string profile;
+  std::string preset;
+  int threads = 0;
+  double keyframe_grid = 0;  // > 0: force a keyframe at every multiple of this many seconds
+  RateMode mode = RateMode::onepass;
+};
+
+struct AudioPlan {
+  bool present = false;
+  bool copy = false;
+  std::string encoder;  // aac, libmp3lame, libvorbis, flac
+  int sample_rate = 0;
+  int channels = 0;
+  std::string sample_fmt;
+  int bitrate = 0;  // kbit/s, 0 = encoder's choice
+  std::string filters;
+};
+
+struct OutputPlan {
+  Container container = Container::mp4;
+  std::string muxer;  // libavformat muxer name
+  VideoPlan video;
+  AudioPlan audio;
+  std::vector<std::pair<std::string, std::string>> muxer_options;
+};
+
+// Raises Incompatible for codec/container mismatches, OutOfRange for values the
+// chosen encoder cannot take (sample rates), ResourceContentBad when the template
+// needs a stream the source lacks.
+OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamInfo* audio, const std::string& input_name);
+
+}  // namespace gopcast::engine

@@ -1,0 +1,59 @@
+#include "spec/job.hpp"
+
+#include "spec/value.hpp"
+
+namespace fs = std::filesystem;
+
+namespace gopcast {
+
+Job load_job(const fs::path& path) {
+  toml::table table = spec::parse_file(path);
+  const std::string origin = path.string();
+  Job job;
+  job.file = path;
+  const fs::path base = path.parent_path();
+  auto resolve = [&](const std::string& p) { return fs::path(p).is_relative() && !base.empty() ? (base / p) : fs::path(p); };
+
+  spec::TableReader root(&table, "", origin);
+  auto input = root.table("input");
+  auto in_path = input.string("path");
+  if (!in_path) fail<SpecError>(ErrorCode::InvalidKey, "{}: input.path: missing (the media file to transcode)", origin);
+  job.input.path = resolve(*in_path);
+  if (auto v = input.string("video_stream")) job.input.video_stream = *v;
+  if (auto v = input.string("audio_stream")) job.input.audio_stream = *v;
+  input.finish();
+
+  const toml::node* outputs = root.raw("outputs");
+  const toml::array* array = outputs ? outputs->as_array() : nullptr;
+  if (!array || array->empty())
+    fail<SpecError>(ErrorCode::InvalidKey, "{}: outputs: missing (add at least one [[outputs]] table)", origin);
+  for (size_t i = 0; i < array->size(); ++i) {
+    const toml::table* t = (*array)[i].as_table();
+    std::string key = fmt::format("outputs[{}]", i);
+    if (!t) fail<SpecError>(ErrorCode::InvalidKey, "{}: {}: expected a table", spec::where((*array)[i], origin), key);
+    spec::TableReader r(t, key, origin);
+    JobOutput out;
+    out.origin = fmt::format("{}: {}", origin, key);
+    auto p = r.string("path");
+    if (!p) fail<SpecError>(ErrorCode::InvalidKey, "{}: {}.path: missing", spec::where(*t, origin), key);
+    out.path = fs::path(*p).is_relative() && !base.empty() ? (base / *p).string() : *p;
+    if (auto v = r.string("template")) out.template_name = *v;
+    if (auto v = r.string("user_data")) out.user_data = *v;
+    if (const toml::node* o = r.raw("override")) {
+      if (!o->is_table()) fail<SpecError>(ErrorCode::InvalidKey, "{}: {}.override: expected a table", spec::where(*o, origin), key);
+      out.override_table = *o->as_table();
+    }
+    r.finish();
+    job.outputs.push_back(std::move(out));
+  }
+  root.finish();
+  return job;
+}
+
+Template resolve_output_template(const Catalog& catalog, const JobOutput& output, const fs::path& output_path,
+                                 const std::vector<std::string>& extra) {
+  std::string name = output.template_name.empty() ? catalog.default_for(output_path) : output.template_name;
+  return catalog.load(name, extra, output.override_table, output.origin);
+}
+
+}  // namespace gopcast

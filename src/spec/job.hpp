@@ -1,0 +1,42 @@
+#pragma once
+// Job files: one input, one or more outputs, each with a template, overrides and
+// free-form user data. Relative paths are relative to the job file's folder.
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "spec/catalog.hpp"
+
+namespace gopcast {
+
+struct JobInput {
+  std::filesystem::path path;
+  std::string video_stream;  // selector ("0:v:0"), "" = best
+  std::string audio_stream;  // selector ("0:a:1"), "" = best
+};
+
+struct JobOutput {
+  std::string path;      // pattern with {name} {ext} {dir}, before expansion
+  std::string template_name;  // "" = by the output's extension
+  toml::table override_table;  // merged over the template
+  std::string user_data;
+  std::string origin;    // "job.toml: outputs[1]" for messages
+};
+
+struct Job {
+  std::filesystem::path file;  // the job file ("" for jobs built in code)
+  JobInput input;
+  std::vector<JobOutput> outputs;
+};
+
+// Reads and validates a job file (syntax, keys, types; templates are resolved at run time).
+Job load_job(const std::filesystem::path& path);
+
+// The template of one output: catalogue template, its override table, then `extra`
+// overrides ("--set" from the command line), validated.
+Template resolve_output_template(const Catalog& catalog, const JobOutput& output, const std::filesystem::path& output_path,
+                                 const std::vector<std::string>& extra);
+
+}  // namespace gopcast

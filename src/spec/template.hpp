@@ -1,0 +1,92 @@
+#pragma once
+// Transcoding templates: the groups and meanings of a cloud transcoding template
+// (container, video, audio, trans, mux) as plain, validated structs.
+#include <toml++/toml.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "av/probe.hpp"
+
+namespace gopcast {
+
+enum class Container { mp4, m4a, mov, mkv, flv, ts, m3u8, gif, mp3, ogg, flac };
+enum class VideoCodec { h264, h265, gif, copy };
+enum class AudioCodec { aac, mp3, vorbis, flac, copy };
+enum class RateMode { onepass, twopass, cbr };
+enum class AspectMode { rescale, crop, pad, none };
+
+std::string_view name_of(Container c);
+std::string_view name_of(VideoCodec c);
+std::string_view name_of(AudioCodec c);
+std::string_view name_of(RateMode m);
+std::string_view name_of(AspectMode m);
+// True for containers that carry no picture (video is dropped for them).
+bool audio_only(Container c);
+// The default container for an output file extension ("mp4", ".M3U8"); nullopt if unknown.
+std::optional<Container> container_for_extension(std::string_view ext);
+
+struct VideoSpec {
+  VideoCodec codec = VideoCodec::h264;
+  bool remove = false;
+  std::string profile;            // "" = encoder default
+  std::string preset = "medium";  // x264/x265 preset
+  std::optional<int> crf;         // quality-based rate control
+  std::optional<int> qp;          // constant quantiser (qp 0 = lossless)
+  std::optional<int> bitrate;     // kbit/s
+  std::optional<int> maxrate;     // kbit/s
+  std::optional<int> bufsize;     // kbit
+  std::optional<int> width;
+  std::optional<int> height;
+  std::optional<Ratio> fps;       // output frame rate; absent = the source's timing
+  std::optional<int> gop_frames;  // max keyframe interval, frames
+  std::optional<double> gop_seconds;  // or seconds ("2s")
+  std::string pix_fmt;            // "" = the source's
+  int threads = 0;                // encoder threads, 0 = automatic
+};
+
+struct AudioSpec {
+  AudioCodec codec = AudioCodec::aac;
+  bool remove = false;
+  std::optional<int> bitrate;      // kbit/s
+  std::optional<int> sample_rate;  // Hz
+  std::optional<int> channels;     // 1 or 2
+};
+
+struct TransSpec {
+  RateMode mode = RateMode::onepass;
+  bool no_upscale = true;          // never exceed the source's resolution
+  bool cap_video_bitrate = false;  // never exceed the source's video bitrate
+  bool cap_audio_bitrate = false;  // never exceed the source's audio bitrate
+  AspectMode aspect = AspectMode::rescale;
+};
+
+struct MuxSpec {
+  double hls_segment_seconds = 10;  // 1..60
+  int gif_loop = 0;                 // 0 = forever, -1 = play once, N = repeat N times
+  int gif_final_delay = 0;          // centiseconds to hold the last frame
+  bool faststart = true;            // MP4/MOV: moov atom at the front
+};
+
+struct Template {
+  std::string name;  // catalogue name or file stem
+  std::string description;
+  Container container = Container::mp4;
+  VideoSpec video;
+  AudioSpec audio;
+  TransSpec trans;
+  MuxSpec mux;
+
+  // The resolved TOML form; from_table(to_table(t)) == t.
+  toml::table to_table() const;
+};
+
+// Builds and validates a template from a merged table. `origin` names where values
+// without a source position came from (e.g. "--set"). Unknown keys, wrong types and
+// out-of-range values raise SpecError naming the key.
+Template template_from_table(const toml::table& table, std::string name, const std::string& origin);
+
+}  // namespace gopcast
