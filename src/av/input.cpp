@@ -1,5 +1,6 @@
 #include "av/input.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <system_error>
 
@@ -98,7 +99,24 @@ bool Input::read(AVPacket* packet) {
     fail<MediaError>(ErrorCode::ResourceContentBad, "{}: truncated or corrupt input near byte {} ({})", path_.string(), pos,
                      error_string(ret));
   }
+  const AVStream* st = ctx_->streams[packet->stream_index];
+  int64_t ts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+  if (ts != AV_NOPTS_VALUE) {
+    int64_t end = av_rescale_q(ts + packet->duration, st->time_base, AV_TIME_BASE_Q) - start_time();
+    end_us_ = std::max(end_us_, end);
+  }
   return true;
+}
+
+void Input::check_complete() const {
+  // Only durations read from the container's own index are promises; estimates from
+  // the bitrate are not.
+  if (ctx_->duration == AV_NOPTS_VALUE || ctx_->duration <= 0 || ctx_->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE)
+    return;
+  const int64_t tolerance = std::max<int64_t>(AV_TIME_BASE, ctx_->duration / 50);
+  if (end_us_ + tolerance < ctx_->duration)
+    fail<MediaError>(ErrorCode::ResourceContentBad, "{}: truncated: media ends at {:.2f} s of the {:.2f} s its header states",
+                     path_.string(), static_cast<double>(end_us_) / AV_TIME_BASE, static_cast<double>(ctx_->duration) / AV_TIME_BASE);
 }
 
 void Input::seek(int stream_index, int64_t ts) {

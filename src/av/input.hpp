@@ -27,6 +27,11 @@ class Input {
   // raise ResourceContentBad (truncated or corrupt input).
   bool read(AVPacket* packet);
 
+  // After the last read: raises ResourceContentBad when the packets ended well short
+  // of the duration the container's headers promise (a file cut off mid-way whose
+  // index survived, which demuxers report as a normal end of file).
+  void check_complete() const;
+
   // Seeks so that the next packet read for `stream` is the keyframe at or before `ts`.
   void seek(int stream, int64_t ts);
 
@@ -39,6 +44,7 @@ class Input {
   Input(InputContextPtr ctx, std::filesystem::path path) : ctx_(std::move(ctx)), path_(std::move(path)) {}
   InputContextPtr ctx_;
   std::filesystem::path path_;
+  int64_t end_us_ = 0;  // the latest packet end seen, in AV_TIME_BASE units from the start
 };
 
 }  // namespace gopcast::av

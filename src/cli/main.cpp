@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
       Job job;
       job.input = {tc_input, tc_vstream, tc_astream};
       job.outputs.push_back(out);
-      TranscodeRequest req = request_for_job(job, catalog, tc_sets);
+      TranscodeRequest req = request_for_job(std::move(job), catalog, tc_sets);
       std::unique_ptr<cli::ProgressLine> line;
       if (!common.quiet && !common.json) line = std::make_unique<cli::ProgressLine>("transcoding");
       TranscodeResult r = transcode(req, run_control(line.get()));
@@ -156,8 +156,7 @@ int main(int argc, char** argv) {
       print_result(r, common.json);
     } else if (*run_cmd) {
       Catalog catalog = Catalog::standard();
-      Job job = load_job(job_path);
-      TranscodeRequest req = request_for_job(job, catalog, run_sets);
+      TranscodeRequest req = request_for_job(load_job(job_path), catalog, run_sets);
       std::unique_ptr<cli::ProgressLine> line;
       if (!common.quiet && !common.json) line = std::make_unique<cli::ProgressLine>("running " + job_path);
       TranscodeResult r = transcode(req, run_control(line.get()));

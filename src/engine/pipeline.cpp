@@ -361,6 +361,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     }
     av_packet_unref(packet.get());
   }
+  input.check_complete();
   if (vdec) {
     vdec->send(nullptr);
     deliver_video();

@@ -57,13 +57,13 @@ TranscodeResult transcode(const TranscodeRequest& request, const engine::RunCont
   return result;
 }
 
-TranscodeRequest request_for_job(const Job& job, const Catalog& catalog, const std::vector<std::string>& extra) {
+TranscodeRequest request_for_job(Job job, const Catalog& catalog, const std::vector<std::string>& extra) {
   TranscodeRequest req;
   req.input = job.input.path;
   req.video_stream = job.input.video_stream;
   req.audio_stream = job.input.audio_stream;
   for (size_t i = 0; i < job.outputs.size(); ++i) {
-    const auto& o = job.outputs[i];
+    auto& o = job.outputs[i];
     TranscodeOutput out;
     out.path = expand_output_pattern(o.path, job.input.path, fmt::format("outputs[{}].path", i));
     out.tmpl = resolve_output_template(catalog, o, out.path, extra);

@@ -45,7 +45,7 @@ TranscodeResult transcode(const TranscodeRequest& request, const engine::RunCont
 
 // Builds the request for a job: expands output placeholders, resolves templates
 // with the job's overrides and then `extra` overrides.
-TranscodeRequest request_for_job(const Job& job, const Catalog& catalog, const std::vector<std::string>& extra = {});
+TranscodeRequest request_for_job(Job job, const Catalog& catalog, const std::vector<std::string>& extra = {});
 
 nlohmann::json to_json(const TranscodeResult& result);
 

@@ -78,14 +78,14 @@ toml::table Catalog::load_table(std::string_view name_or_path, int depth) const 
   toml::table merged = load_table(target, depth + 1);
   merged.erase("name");
   merged.erase("description");
-  spec::merge_into(merged, own);
+  spec::merge_into(merged, std::move(own));
   return merged;
 }
 
 Template Catalog::load(std::string_view name_or_path, const std::vector<std::string>& overrides,
-                       const toml::table& override_table, const std::string& origin) const {
+                       toml::table override_table, const std::string& origin) const {
   toml::table table = load_table(name_or_path);
-  spec::merge_into(table, override_table);
+  spec::merge_into(table, std::move(override_table));
   for (const auto& o : overrides) spec::apply_override(table, o);
   std::string name(name_or_path);
   if (name.find('/') != std::string::npos || name.ends_with(".toml")) name = fs::path(name).stem().string();

@@ -33,7 +33,7 @@ class Catalog {
   // Loads, merges `override_table` (a job output's overrides), applies `overrides`
   // ("video.crf=20") in order, validates. `origin` labels values that have no file position.
   Template load(std::string_view name_or_path, const std::vector<std::string>& overrides = {},
-                const toml::table& override_table = {}, const std::string& origin = "") const;
+                toml::table override_table = {}, const std::string& origin = "") const;
 
   // The template used when none is named: picked by the output's extension
   // (default-mp4, default-m3u8, default-mp3...). Unknown extensions raise TemplateNotFound.

@@ -12,7 +12,9 @@ Job load_job(const fs::path& path) {
   Job job;
   job.file = path;
   const fs::path base = path.parent_path();
-  auto resolve = [&](const std::string& p) { return fs::path(p).is_relative() && !base.empty() ? (base / p) : fs::path(p); };
+  auto resolve = [&](const std::string& p) {
+    return (fs::path(p).is_relative() && !base.empty() ? (base / p) : fs::path(p)).lexically_normal();
+  };
 
   spec::TableReader root(&table, "", origin);
   auto input = root.table("input");
@@ -36,12 +38,14 @@ Job load_job(const fs::path& path) {
     out.origin = fmt::format("{}: {}", origin, key);
     auto p = r.string("path");
     if (!p) fail<SpecError>(ErrorCode::InvalidKey, "{}: {}.path: missing", spec::where(*t, origin), key);
-    out.path = fs::path(*p).is_relative() && !base.empty() ? (base / *p).string() : *p;
+    // "{dir}/..." is already anchored at the input's folder.
+    out.path = p->starts_with("{dir}") ? *p : resolve(*p).string();
     if (auto v = r.string("template")) out.template_name = *v;
     if (auto v = r.string("user_data")) out.user_data = *v;
     if (const toml::node* o = r.raw("override")) {
       if (!o->is_table()) fail<SpecError>(ErrorCode::InvalidKey, "{}: {}.override: expected a table", spec::where(*o, origin), key);
-      out.override_table = *o->as_table();
+      // Moved, not copied, so errors in it can still name job.toml:line:col.
+      out.override_table = std::move(*const_cast<toml::table*>(o->as_table()));
     }
     r.finish();
     job.outputs.push_back(std::move(out));
@@ -50,10 +54,10 @@ Job load_job(const fs::path& path) {
   return job;
 }
 
-Template resolve_output_template(const Catalog& catalog, const JobOutput& output, const fs::path& output_path,
+Template resolve_output_template(const Catalog& catalog, JobOutput& output, const fs::path& output_path,
                                  const std::vector<std::string>& extra) {
   std::string name = output.template_name.empty() ? catalog.default_for(output_path) : output.template_name;
-  return catalog.load(name, extra, output.override_table, output.origin);
+  return catalog.load(name, extra, std::move(output.override_table), output.origin);
 }
 
 }  // namespace gopcast

@@ -36,7 +36,8 @@ Job load_job(const std::filesystem::path& path);
 
 // The template of one output: catalogue template, its override table, then `extra`
 // overrides ("--set" from the command line), validated.
-Template resolve_output_template(const Catalog& catalog, const JobOutput& output, const std::filesystem::path& output_path,
+// The override table is moved out of `output` (keeping its file positions for errors).
+Template resolve_output_template(const Catalog& catalog, JobOutput& output, const std::filesystem::path& output_path,
                                  const std::vector<std::string>& extra);
 
 }  // namespace gopcast

@@ -19,14 +19,14 @@ toml::table parse_file(const fs::path& path) {
   }
 }
 
-void merge_into(toml::table& base, const toml::table& over) {
+void merge_into(toml::table& base, toml::table&& over) {
   for (auto&& [key, value] : over) {
     auto* over_table = value.as_table();
     auto* base_node = base.get(key.str());
     if (over_table && base_node && base_node->is_table()) {
-      merge_into(*base_node->as_table(), *over_table);
+      merge_into(*base_node->as_table(), std::move(*over_table));
     } else {
-      base.insert_or_assign(key, value);
+      value.visit([&](auto&& concrete) { base.insert_or_assign(key.str(), std::move(concrete)); });
     }
   }
 }

@@ -20,7 +20,9 @@ namespace gopcast::spec {
 toml::table parse_file(const std::filesystem::path& path);
 
 // Deep-merges `over` into `base`: tables merge key by key, anything else replaces.
-void merge_into(toml::table& base, const toml::table& over);
+// `over` is consumed: moving its nodes keeps their file positions for error messages
+// (toml++ drops positions on copy).
+void merge_into(toml::table& base, toml::table&& over);
 
 // Applies "dotted.key=value" to `table`. The value is read as a TOML value when it
 // parses as one (20, true, "x", [1,2]) and as a plain string otherwise (slow, yuv420p).

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, and runs every test.
+#   bash tests/run.sh             unit tests (ctest) and media/CLI tests (pytest)
+#   bash tests/run.sh --sanitize  the same, built with AddressSanitizer + UBSan
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bash "$root/.ci/install-deps.sh"
+build=$(bash "$root/.ci/build.sh" "$@")
+if [ "${1:-}" = "--sanitize" ]; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+echo "== unit tests (ctest)"
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+echo "== media and CLI tests (pytest)"
+export GOPCAST_BIN="$build/src/gopcast"
+cd "$root"
+/usr/bin/python3 -m pytest -q -n "$(nproc)" tests/cli
