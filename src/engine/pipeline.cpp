@@ -54,6 +54,9 @@ void set_encoder_rate_options(const VideoPlan& v, AVCodecContext* c, av::Diction
     if (x264) opts.set("stats", stats.c_str());
     else add_param(fmt::format("pass={}:stats={}", pass == Pass::analysis ? 1 : 2, stats.string()));
   }
+  // x264's frame-threaded VBV/ABR rate control depends on thread timing, so its
+  // output differs run to run; sliced threads keep bitrate modes byte-reproducible.
+  if (x264 && (v.bitrate || v.maxrate) && v.threads != 1) add_param("sliced-threads=1");
   if (x265) add_param("log-level=error");
   if (!params.empty()) opts.set(x264 ? "x264-params" : "x265-params", params.c_str());
 }

@@ -167,42 +167,39 @@ SizePlan plan_size(const SizeRequest& r) {
     p.height = p.scale_h = round_to(h, r.align_h);
     return p;
   }
-  double bw = *r.want_width, bh = *r.want_height;
-  if (r.no_upscale && (bw > dw || bh > dh)) {
-    double f = std::min(dw / bw, dh / bh);
-    bw *= f;
-    bh *= f;
+  // Both given: a box. "Never upscale" limits how much the picture is enlarged, not
+  // the box: padding a small picture onto a larger canvas enlarges nothing.
+  const double bw = *r.want_width, bh = *r.want_height;
+  double fit = std::min(bw / dw, bh / dh);    // the picture inside the box
+  double cover = std::max(bw / dw, bh / dh);  // the picture covering the box
+  if (r.no_upscale) {
+    fit = std::min(fit, 1.0);
+    cover = std::min(cover, 1.0);
   }
-  double fit_w = bw, fit_h = bh;  // the picture fitted inside the box
-  if (bw / bh > dar) fit_w = bh * dar;
-  else fit_h = bw / dar;
   switch (r.aspect) {
-    case AspectMode::none:
-      p.width = p.scale_w = round_to(bw, r.align_w);
-      p.height = p.scale_h = round_to(bh, r.align_h);
+    case AspectMode::none:  // stretch to the box, each axis on its own
+      p.width = p.scale_w = round_to(r.no_upscale ? std::min(bw, dw) : bw, r.align_w);
+      p.height = p.scale_h = round_to(r.no_upscale ? std::min(bh, dh) : bh, r.align_h);
       break;
     case AspectMode::rescale:
-      p.width = p.scale_w = round_to(fit_w, r.align_w);
-      p.height = p.scale_h = round_to(fit_h, r.align_h);
+      p.width = p.scale_w = round_to(dw * fit, r.align_w);
+      p.height = p.scale_h = round_to(dh * fit, r.align_h);
       break;
     case AspectMode::pad:
       p.width = round_to(bw, r.align_w);
       p.height = round_to(bh, r.align_h);
-      p.scale_w = std::min(round_to(fit_w, r.align_w), p.width);
-      p.scale_h = std::min(round_to(fit_h, r.align_h), p.height);
+      p.scale_w = std::min(round_to(dw * fit, r.align_w), p.width);
+      p.scale_h = std::min(round_to(dh * fit, r.align_h), p.height);
       p.pad = p.scale_w != p.width || p.scale_h != p.height;
       break;
-    case AspectMode::crop: {
-      double cover_w = bw, cover_h = bh;
-      if (bw / bh > dar) cover_h = bw / dar;
-      else cover_w = bh * dar;
-      p.width = round_to(bw, r.align_w);
-      p.height = round_to(bh, r.align_h);
-      p.scale_w = std::max(round_to(cover_w, r.align_w), p.width);
-      p.scale_h = std::max(round_to(cover_h, r.align_h), p.height);
+    case AspectMode::crop:
+      p.scale_w = round_to(dw * cover, r.align_w);
+      p.scale_h = round_to(dh * cover, r.align_h);
+      // Without upscaling the picture may not cover the box: crop only what overflows.
+      p.width = std::min(round_to(bw, r.align_w), p.scale_w);
+      p.height = std::min(round_to(bh, r.align_h), p.scale_h);
       p.crop = p.scale_w != p.width || p.scale_h != p.height;
       break;
-    }
   }
   return p;
 }

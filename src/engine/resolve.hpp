@@ -35,6 +35,15 @@ struct SizePlan {
   bool pad = false;
 };
 
+// The rules, in display terms (storage width x SAR, after rotation):
+//  - nothing asked: the stored size, unscaled (the source's SAR is kept);
+//  - only width or only height: the other follows the display aspect ratio; with
+//    no_upscale the given side is capped at the source's;
+//  - both (a box): rescale fits the picture inside the box; pad fits it and fills the
+//    box with black bars; crop covers the box and cuts the overflow; none stretches.
+//    no_upscale caps the picture's scale factor at 1 (the canvas of pad may still be
+//    larger; crop then cuts only what overflows; none caps each axis at the source's).
+// Every result is rounded to the alignment (nearest multiple, ties up, like ffmpeg's -2).
 SizePlan plan_size(const SizeRequest& r);
 
 struct VideoPlan {
