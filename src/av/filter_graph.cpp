@@ -20,13 +20,26 @@ void normalise_layout(AVChannelLayout& layout) {
   av_channel_layout_default(&layout, channels);
 }
 
-FilterGraph FilterGraph::video(const VideoSourceParams& s, const std::string& chain) {
+namespace {
+std::string buffer_args(const VideoSourceParams& s) {
   AVRational sar = s.sample_aspect_ratio.num > 0 ? s.sample_aspect_ratio : AVRational{1, 1};
   std::string args = fmt::format("video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={}/{}", s.width, s.height,
                                  av_get_pix_fmt_name(s.format), s.time_base.num, s.time_base.den, sar.num, sar.den);
   if (s.frame_rate.num > 0 && s.frame_rate.den > 0) args += fmt::format(":frame_rate={}/{}", s.frame_rate.num, s.frame_rate.den);
+  return args;
+}
+}  // namespace
+
+FilterGraph FilterGraph::video(const VideoSourceParams& s, const std::string& chain) {
   FilterGraph g;
-  g.build("buffer", args, "buffersink", chain.empty() ? "null" : chain);
+  g.build("buffer", buffer_args(s), "buffersink", chain.empty() ? "null" : chain);
+  return g;
+}
+
+FilterGraph FilterGraph::video(const VideoSourceParams& s, const std::string& chain, const std::string& extra_label,
+                               const VideoSourceParams& extra) {
+  FilterGraph g;
+  g.build("buffer", buffer_args(s), "buffersink", chain, extra_label, buffer_args(extra));
   return g;
 }
 
@@ -41,7 +54,7 @@ FilterGraph FilterGraph::audio(const AudioSourceParams& s, const std::string& ch
 }
 
 void FilterGraph::build(const char* source_filter, const std::string& source_args, const char* sink_filter,
-                        const std::string& chain) {
+                        const std::string& chain, const std::string& extra_label, const std::string& extra_args) {
   description_ = chain;
   graph_.reset(avfilter_graph_alloc());
   if (!graph_) fail(ErrorCode::Internal, "av: avfilter_graph_alloc: out of memory");
@@ -58,6 +71,15 @@ void FilterGraph::build(const char* source_filter, const std::string& source_arg
   if (!outputs || !inputs) fail(ErrorCode::Internal, "av: avfilter_inout_alloc: out of memory");
   outputs->name = av_strdup("in");
   outputs->filter_ctx = source_;
+  if (!extra_label.empty()) {
+    check(avfilter_graph_create_filter(&extra_, avfilter_get_by_name(source_filter), extra_label.c_str(), extra_args.c_str(),
+                                       nullptr, graph_.get()),
+          "avfilter_graph_create_filter", extra_args);
+    outputs->next = avfilter_inout_alloc();
+    if (!outputs->next) fail(ErrorCode::Internal, "av: avfilter_inout_alloc: out of memory");
+    outputs->next->name = av_strdup(extra_label.c_str());
+    outputs->next->filter_ctx = extra_;
+  }
   inputs->name = av_strdup("out");
   inputs->filter_ctx = sink_;
   AVFilterInOut* in_raw = inputs.release();
@@ -70,6 +92,10 @@ void FilterGraph::build(const char* source_filter, const std::string& source_arg
 
 void FilterGraph::push(AVFrame* frame) {
   check(av_buffersrc_add_frame_flags(source_, frame, AV_BUFFERSRC_FLAG_KEEP_REF), "av_buffersrc_add_frame", description_);
+}
+
+void FilterGraph::push_extra(AVFrame* frame) {
+  check(av_buffersrc_add_frame_flags(extra_, frame, AV_BUFFERSRC_FLAG_KEEP_REF), "av_buffersrc_add_frame", description_);
 }
 
 bool FilterGraph::pull(AVFrame* frame) {

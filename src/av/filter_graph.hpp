@@ -27,11 +27,16 @@ class FilterGraph {
   // `chain` is a filter description with one input and one output ("scale=640:-2,format=yuv420p");
   // an empty chain passes frames through.
   static FilterGraph video(const VideoSourceParams& source, const std::string& chain);
+  // A graph with a second video input, referred to as [`extra_label`] in `chain`
+  // (e.g. a palette for paletteuse). Feed it with push_extra().
+  static FilterGraph video(const VideoSourceParams& source, const std::string& chain, const std::string& extra_label,
+                           const VideoSourceParams& extra);
   static FilterGraph audio(const AudioSourceParams& source, const std::string& chain);
 
   // Feeds a frame (nullptr: end of stream). The graph takes its own reference, so one
   // decoded frame can feed several graphs.
   void push(AVFrame* frame);
+  void push_extra(AVFrame* frame);
   // The next filtered frame; false when the graph needs more input or is drained.
   bool pull(AVFrame* frame);
 
@@ -43,10 +48,12 @@ class FilterGraph {
 
  private:
   FilterGraph() = default;
-  void build(const char* source_filter, const std::string& source_args, const char* sink_filter, const std::string& chain);
+  void build(const char* source_filter, const std::string& source_args, const char* sink_filter, const std::string& chain,
+             const std::string& extra_label = {}, const std::string& extra_args = {});
 
   FilterGraphPtr graph_;
   AVFilterContext* source_ = nullptr;  // owned by graph_
+  AVFilterContext* extra_ = nullptr;   // owned by graph_
   AVFilterContext* sink_ = nullptr;    // owned by graph_
   std::string description_;
 };

@@ -1,5 +1,6 @@
 #include "engine/pipeline.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -61,21 +62,73 @@ void set_encoder_rate_options(const VideoPlan& v, AVCodecContext* c, av::Diction
   if (!params.empty()) opts.set(x264 ? "x264-params" : "x265-params", params.c_str());
 }
 
+av::VideoSourceParams source_params(const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt) {
+  const AVCodecContext* d = dec.ctx();
+  av::VideoSourceParams src;
+  src.width = d->width;
+  src.height = d->height;
+  src.format = d->pix_fmt;
+  src.time_base = in->time_base;
+  src.sample_aspect_ratio = av_guess_sample_aspect_ratio(in_fmt, const_cast<AVStream*>(in), nullptr);
+  src.frame_rate = av_guess_frame_rate(in_fmt, const_cast<AVStream*>(in), nullptr);
+  return src;
+}
+
+// GIF analysis pass: the output's own filters, then one palette over every frame.
+class PaletteChain {
+ public:
+  PaletteChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt)
+      : graph_(av::FilterGraph::video(source_params(dec, in, in_fmt), plan.filters + ",palettegen=stats_mode=full")) {}
+
+  void push(AVFrame* frame) {
+    graph_.push(frame);
+    drain();
+  }
+  // The palette (a 16x16 RGB32 picture); palettegen emits it at the end of the stream.
+  av::FramePtr finish() {
+    graph_.push(nullptr);
+    drain();
+    if (!palette_) fail(ErrorCode::TranscodeFailed, "av: palettegen: no palette produced (no frames?)");
+    return std::move(palette_);
+  }
+
+ private:
+  void drain() {
+    av::FramePtr f = av::make_frame();
+    while (graph_.pull(f.get())) {
+      palette_ = std::move(f);
+      f = av::make_frame();
+    }
+  }
+  av::FilterGraph graph_;
+  av::FramePtr palette_;
+};
+
 // Video: filter graph -> encoder -> (muxer).
 class VideoChain {
  public:
   VideoChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt, av::Output* out,
-             Pass pass, const fs::path& scratch)
+             Pass pass, const fs::path& scratch, const AVFrame* palette)
       : plan_(plan), out_(out), encoder_(plan.encoder.c_str()) {
-    const AVCodecContext* d = dec.ctx();
-    av::VideoSourceParams src;
-    src.width = d->width;
-    src.height = d->height;
-    src.format = d->pix_fmt;
-    src.time_base = in->time_base;
-    src.sample_aspect_ratio = av_guess_sample_aspect_ratio(in_fmt, const_cast<AVStream*>(in), nullptr);
-    src.frame_rate = av_guess_frame_rate(in_fmt, const_cast<AVStream*>(in), nullptr);
-    graph_.emplace(av::FilterGraph::video(src, plan.filters));
+    const av::VideoSourceParams src = source_params(dec, in, in_fmt);
+    if (plan.palette) {
+      av::VideoSourceParams pal;
+      pal.width = palette->width;
+      pal.height = palette->height;
+      pal.format = static_cast<AVPixelFormat>(palette->format);
+      pal.time_base = AVRational{1, 1};
+      graph_.emplace(av::FilterGraph::video(src, plan.filters + "[gif_pre];[gif_pre][palette]paletteuse=dither=sierra2_4a",
+                                            "palette", pal));
+      // One palette for the whole stream, stamped before any picture; paletteuse keeps
+      // using the last palette after its input ends.
+      av::FramePtr p(av_frame_clone(palette));
+      if (!p) fail(ErrorCode::Internal, "av: av_frame_clone: out of memory");
+      p->pts = -(int64_t{1} << 31);
+      graph_->push_extra(p.get());
+      graph_->push_extra(nullptr);
+    } else {
+      graph_.emplace(av::FilterGraph::video(src, plan.filters));
+    }
 
     AVFilterContext* sink = graph_->sink();
     AVCodecContext* c = encoder_.ctx();
@@ -245,12 +298,18 @@ struct Chain {
   std::unique_ptr<av::Output> output;  // null in an analysis pass
   std::unique_ptr<VideoChain> video;
   std::unique_ptr<AudioChain> audio;
+  std::unique_ptr<PaletteChain> palette;
   int video_copy_stream = -1;
   int audio_copy_stream = -1;
 };
 
+bool needs_analysis(const Target& t) {
+  const VideoPlan& v = t.plan.video;
+  return v.present && !v.copy && (v.mode == RateMode::twopass || v.palette);
+}
+
 std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& streams, const std::vector<Target>& targets,
-                                  Pass pass, const RunControl& control) {
+                                  Pass pass, const RunControl& control, std::vector<av::FramePtr>& palettes) {
   av::Input input = av::Input::open(path);
   const std::string name = path.string();
   const bool analysis = pass == Pass::analysis;
@@ -272,15 +331,18 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     const Pass own_pass = t.plan.video.mode == RateMode::twopass ? pass : Pass::single;
     if (!analysis) {
       ch.output = std::make_unique<av::Output>(t.file, t.plan.muxer.c_str());
-    } else if (!(t.plan.video.present && !t.plan.video.copy && t.plan.video.mode == RateMode::twopass)) {
+    } else if (!needs_analysis(t)) {
       continue;
     }
+    const size_t index = static_cast<size_t>(&t - targets.data());
     if (t.plan.video.present && streams.video >= 0) {
       if (t.plan.video.copy) {
         if (!analysis) ch.video_copy_stream = ch.output->add_copy_stream(input.stream(streams.video));
+      } else if (analysis && t.plan.video.palette) {
+        ch.palette = std::make_unique<PaletteChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx());
       } else {
         ch.video = std::make_unique<VideoChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx(),
-                                                ch.output.get(), own_pass, t.scratch_dir);
+                                                ch.output.get(), own_pass, t.scratch_dir, palettes[index].get());
       }
     }
     if (!analysis && t.plan.audio.present && streams.audio >= 0) {
@@ -315,8 +377,10 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
   auto deliver_video = [&]() {
     while (vdec->receive(frame.get())) {
       frame->pts = frame->best_effort_timestamp;
-      for (auto& ch : chains)
+      for (auto& ch : chains) {
         if (ch.video) ch.video->push(frame.get());
+        if (ch.palette) ch.palette->push(frame.get());
+      }
       ++progress.frames;
       av_frame_unref(frame.get());
     }
@@ -376,6 +440,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
   std::vector<TargetStats> stats(targets.size());
   for (auto& ch : chains) {
     if (ch.video) ch.video->finish();
+    if (ch.palette) palettes[static_cast<size_t>(ch.target - targets.data())] = ch.palette->finish();
     if (ch.audio) ch.audio->finish();
     if (ch.output) ch.output->finish();
     auto& s = stats[static_cast<size_t>(ch.target - targets.data())];
@@ -395,10 +460,11 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
 
 std::vector<TargetStats> run_pipeline(const fs::path& input, const StreamChoice& streams, const std::vector<Target>& targets,
                                       const RunControl& control) {
-  bool two_pass = false;
-  for (const auto& t : targets) two_pass |= t.plan.video.present && !t.plan.video.copy && t.plan.video.mode == RateMode::twopass;
-  if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr});
-  return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control);
+  // Two-pass rate control and GIF palettes need a look at every frame first.
+  const bool two_pass = std::any_of(targets.begin(), targets.end(), needs_analysis);
+  std::vector<av::FramePtr> palettes(targets.size());
+  if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr}, palettes);
+  return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control, palettes);
 }
 
 }  // namespace gopcast::engine

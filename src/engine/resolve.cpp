@@ -255,8 +255,9 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src) {
   if (t.video.fps) chain.push_back("fps=" + ratio_text(*t.video.fps));
   if (t.video.codec == VideoCodec::gif) {
     if (!t.video.fps) chain.push_back("fps=10");
-    // One palette for the whole animation (stats over every frame), dithered per frame.
-    chain.push_back("split[gif_a][gif_b];[gif_a]palettegen=stats_mode=full[gif_p];[gif_b][gif_p]paletteuse=dither=sierra2_4a");
+    // One palette for the whole animation, from an analysis pass (palettegen over all
+    // frames), so no frame is held in memory waiting for it.
+    v.palette = true;
   } else {
     chain.push_back("format=" + final_fmt);
   }

@@ -65,6 +65,7 @@ struct VideoPlan {
   std::string preset;
   int threads = 0;
   double keyframe_grid = 0;  // > 0: force a keyframe at every multiple of this many seconds
+  bool palette = false;      // GIF: an analysis pass computes one palette over all frames
   RateMode mode = RateMode::onepass;
 };
 
