@@ -96,6 +96,8 @@ std::string result_summary(const TranscodeResult& r) {
                                 r.seconds > 0 ? r.media_seconds / r.seconds : 0.0);
   for (const auto& o : r.outputs) {
     out += fmt::format("output: {} (template {})\n", o.path.string(), o.template_name);
+    if (o.files.size() > 1)
+      out += fmt::format("  files       {} files, {} in all (playlist and segments)\n", o.files.size(), human_bytes(o.bytes));
     out += media_table(o.info);
   }
   return out;

@@ -18,8 +18,7 @@ fs::path expand_output_pattern(std::string_view pattern, const fs::path& input, 
   const std::string name = input.stem().string();
   std::string ext = input.extension().string();
   if (!ext.empty()) ext.erase(0, 1);
-  std::string dir = input.parent_path().string();
-  if (dir.empty()) dir = ".";
+  const std::string dir = input.has_parent_path() ? input.parent_path().string() : std::string(".");
   for (size_t i = 0; i < pattern.size(); ++i) {
     char c = pattern[i];
     if (c == '{' && i + 1 < pattern.size() && pattern[i + 1] == '{') {
@@ -80,7 +79,7 @@ StagedOutput::~StagedOutput() {
   }
 }
 
-void StagedOutput::commit() {
+std::vector<fs::path> StagedOutput::commit() {
   fs::path dir = final_path_.parent_path();
   if (dir.empty()) dir = ".";
   const fs::path main = staging_file();
@@ -88,8 +87,12 @@ void StagedOutput::commit() {
   for (const auto& entry : fs::directory_iterator(staging_dir_))
     if (entry.path() != main) others.push_back(entry.path());
   std::sort(others.begin(), others.end());
+  std::vector<fs::path> published{final_path_};
   try {
-    for (const auto& p : others) fs::rename(p, dir / p.filename());
+    for (const auto& p : others) {
+      fs::rename(p, dir / p.filename());
+      published.push_back(dir / p.filename());
+    }
     if (!fs::exists(main)) fail(ErrorCode::Internal, "{}: nothing was written", final_path_.string());
     fs::rename(main, final_path_);
   } catch (const fs::filesystem_error& e) {
@@ -98,6 +101,7 @@ void StagedOutput::commit() {
   committed_ = true;
   std::error_code ec;
   fs::remove_all(staging_dir_, ec);
+  return published;
 }
 
 }  // namespace gopcast

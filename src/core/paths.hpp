@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gopcast {
 
@@ -32,8 +33,9 @@ class StagedOutput {
   std::filesystem::path staging_file() const { return staging_dir_ / final_path_.filename(); }
 
   // Moves every staged file into the final folder, the main file last (so a
-  // playlist never names segments that are not there yet).
-  void commit();
+  // playlist never names segments that are not there yet). Returns the published
+  // paths, the main file first.
+  std::vector<std::filesystem::path> commit();
 
  private:
   std::filesystem::path final_path_;

@@ -43,9 +43,10 @@ TranscodeResult transcode(const TranscodeRequest& request, const engine::RunCont
   result.input = request.input;
   result.media_seconds = source.duration;
   for (size_t i = 0; i < staged.size(); ++i) {
-    // HLS writes its segments beside the playlist; everything else is one file.
-    staged[i]->commit();
     OutputResult r;
+    // HLS writes its segments beside the playlist; everything else is one file.
+    r.files = staged[i]->commit();
+    for (const auto& f : r.files) r.bytes += static_cast<int64_t>(fs::file_size(f));
     r.path = request.outputs[i].path;
     r.template_name = request.outputs[i].tmpl.name;
     r.user_data = request.outputs[i].user_data;
@@ -80,6 +81,12 @@ nlohmann::json to_json(const TranscodeResult& r) {
                        {"template", o.template_name},
                        {"user_data", o.user_data},
                        {"video_frames", o.video_frames},
+                       {"bytes", o.bytes},
+                       {"files", [&] {
+                          std::vector<std::string> v;
+                          for (const auto& f : o.files) v.push_back(f.string());
+                          return v;
+                        }()},
                        {"media_info", to_json(o.info)}});
   return {{"schema", "gopcast.result/1"},
           {"input", r.input.string()},

@@ -29,7 +29,9 @@ struct OutputResult {
   std::string template_name;
   std::string user_data;
   int64_t video_frames = 0;
-  MediaInfo info;  // probe of the written output
+  std::vector<std::filesystem::path> files;  // everything written: the output, then e.g. HLS segments
+  int64_t bytes = 0;                         // their total size
+  MediaInfo info;                            // probe of the written output
 };
 
 struct TranscodeResult {
