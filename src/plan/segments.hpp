@@ -1,0 +1,60 @@
+#pragma once
+// Segment planning: pure functions over a keyframe index. A segment is "this input
+// from keyframe A up to keyframe B (exclusive)", in the video stream's time base.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "av/probe.hpp"
+
+namespace gopcast::plan {
+
+// One keyframe of the input's chosen video stream, and how many frames are shown
+// from it up to the next keyframe (leading frames of an open GOP that display before
+// their keyframe count with the previous interval, where they are shown).
+struct Keyframe {
+  int64_t pts = 0;         // presentation time, stream time base
+  int64_t frames = 0;      // frames shown in [pts, next keyframe's pts)
+  int64_t byte_pos = -1;   // position in the file, when the container says
+};
+
+struct KeyframeIndex {
+  Ratio time_base{1, 1};
+  int64_t end_pts = 0;     // end of the last frame shown
+  int64_t total_frames = 0;
+  std::vector<Keyframe> keyframes;  // ascending pts
+  double seconds(int64_t pts) const { return static_cast<double>(pts) * time_base.num / time_base.den; }
+};
+
+struct Segment {
+  int index = 0;
+  int64_t first_frame = 0;  // presentation order, whole input
+  int64_t end_frame = 0;    // exclusive
+  int64_t start_pts = 0;    // inclusive, stream time base
+  int64_t end_pts = 0;      // exclusive
+  Ratio time_base{1, 1};
+
+  int64_t frames() const { return end_frame - first_frame; }
+  double seconds() const { return static_cast<double>(end_pts - start_pts) * time_base.num / time_base.den; }
+};
+
+struct PlanOptions {
+  double segment_seconds = 30;  // target length; segments end on the first keyframe at or after it
+  double grid_seconds = 0;      // > 0: segments end only on multiples of this (HLS segment grid)
+};
+
+// Cuts the index into segments of about `segment_seconds`, each starting at a keyframe;
+// a tail shorter than half the target joins the segment before it.
+// With a grid, a segment may end only at a keyframe lying on a grid multiple (the
+// encoder forces keyframes there, so the caller passes a grid-aligned index).
+// Linear in the number of keyframes.
+std::vector<Segment> plan_segments(const KeyframeIndex& index, const PlanOptions& options);
+
+// Dispatch order for dynamic scheduling: longest first, ties by index.
+std::vector<int> longest_first(const std::vector<Segment>& segments);
+
+// The name of a segment's scratch file, e.g. "seg-000042.bin" (one function, so every
+// rank and the resume logic agree).
+std::string segment_file_name(int index);
+
+}  // namespace gopcast::plan
