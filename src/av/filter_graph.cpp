@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "av/check.hpp"
 
 extern "C" {
@@ -30,8 +32,13 @@ std::string buffer_args(const VideoSourceParams& s) {
 }
 }  // namespace
 
+int64_t frame_ticks(const VideoSourceParams& s) {
+  return s.frame_rate.num > 0 && s.frame_rate.den > 0 ? av_rescale_q(1, av_inv_q(s.frame_rate), s.time_base) : 0;
+}
+
 FilterGraph FilterGraph::video(const VideoSourceParams& s, const std::string& chain) {
   FilterGraph g;
+  g.default_duration_ = frame_ticks(s);
   g.build("buffer", buffer_args(s), "buffersink", chain.empty() ? "null" : chain);
   return g;
 }
@@ -39,6 +46,7 @@ FilterGraph FilterGraph::video(const VideoSourceParams& s, const std::string& ch
 FilterGraph FilterGraph::video(const VideoSourceParams& s, const std::string& chain, const std::string& extra_label,
                                const VideoSourceParams& extra) {
   FilterGraph g;
+  g.default_duration_ = frame_ticks(s);
   g.build("buffer", buffer_args(s), "buffersink", chain, extra_label, buffer_args(extra));
   return g;
 }
@@ -91,6 +99,15 @@ void FilterGraph::build(const char* source_filter, const std::string& source_arg
 }
 
 void FilterGraph::push(AVFrame* frame) {
+  if (!frame && end_pts_ != AV_NOPTS_VALUE) {
+    check(av_buffersrc_close(source_, end_pts_, AV_BUFFERSRC_FLAG_PUSH), "av_buffersrc_close", description_);
+    return;
+  }
+  if (frame && frame->pts != AV_NOPTS_VALUE) {
+    int64_t duration = frame->pkt_duration > 0 ? frame->pkt_duration : default_duration_;
+    if (frame->nb_samples > 0) duration = 0;  // audio: EOF at the last pts suffices
+    end_pts_ = end_pts_ == AV_NOPTS_VALUE ? frame->pts + duration : std::max(end_pts_, frame->pts + duration);
+  }
   check(av_buffersrc_add_frame_flags(source_, frame, AV_BUFFERSRC_FLAG_KEEP_REF), "av_buffersrc_add_frame", description_);
 }
 

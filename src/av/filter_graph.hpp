@@ -34,7 +34,9 @@ class FilterGraph {
   static FilterGraph audio(const AudioSourceParams& source, const std::string& chain);
 
   // Feeds a frame (nullptr: end of stream). The graph takes its own reference, so one
-  // decoded frame can feed several graphs.
+  // decoded frame can feed several graphs. The end of stream is stamped with the end
+  // of the last frame (its pts plus duration), as the ffmpeg tool does, so filters
+  // such as fps give the last frame its full duration.
   void push(AVFrame* frame);
   void push_extra(AVFrame* frame);
   // The next filtered frame; false when the graph needs more input or is drained.
@@ -54,6 +56,8 @@ class FilterGraph {
   FilterGraphPtr graph_;
   AVFilterContext* source_ = nullptr;  // owned by graph_
   AVFilterContext* extra_ = nullptr;   // owned by graph_
+  int64_t end_pts_ = AV_NOPTS_VALUE;   // end of the latest frame pushed, source time base
+  int64_t default_duration_ = 0;       // one frame at the source's rate, when frames carry none
   AVFilterContext* sink_ = nullptr;    // owned by graph_
   std::string description_;
 };

@@ -66,7 +66,8 @@ StagedOutput::StagedOutput(fs::path final_path, const fs::path& input) : final_p
   if (fs::is_directory(final_path_, ec))
     fail(ErrorCode::OutputNotWritable, "{}: output path is an existing folder", final_path_.string());
   staging_dir_ = dir / fmt::format(".{}.gopcast-{}-{}", final_path_.filename().string(), ::getpid(), random_suffix());
-  if (!fs::create_directory(staging_dir_, ec) || ::access(staging_dir_.c_str(), W_OK) != 0) {
+  if (!fs::create_directory(staging_dir_, ec) || ::access(staging_dir_.c_str(), W_OK) != 0 ||
+      !fs::create_directory(scratch_dir(), ec)) {
     fail(ErrorCode::OutputNotWritable, "{}: output folder {} is not writable ({})", final_path_.string(), dir.string(),
          ec ? ec.message() : "permission denied");
   }
@@ -85,7 +86,7 @@ std::vector<fs::path> StagedOutput::commit() {
   const fs::path main = staging_file();
   std::vector<fs::path> others;
   for (const auto& entry : fs::directory_iterator(staging_dir_))
-    if (entry.path() != main) others.push_back(entry.path());
+    if (entry.path() != main && !entry.is_directory()) others.push_back(entry.path());
   std::sort(others.begin(), others.end());
   std::vector<fs::path> published{final_path_};
   try {

@@ -29,10 +29,12 @@ class StagedOutput {
 
   const std::filesystem::path& final_path() const { return final_path_; }
   const std::filesystem::path& staging_dir() const { return staging_dir_; }
+  // Private working files (pass logs): inside the staging folder, never published.
+  std::filesystem::path scratch_dir() const { return staging_dir_ / "scratch"; }
   // Where the main file is written before commit.
   std::filesystem::path staging_file() const { return staging_dir_ / final_path_.filename(); }
 
-  // Moves every staged file into the final folder, the main file last (so a
+  // Moves every staged file (not the scratch folder) into the final folder, the main file last (so a
   // playlist never names segments that are not there yet). Returns the published
   // paths, the main file first.
   std::vector<std::filesystem::path> commit();

@@ -353,7 +353,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       av::Dictionary opts;
       for (const auto& [k, v] : t.plan.muxer_options) opts.set(k.c_str(), v.c_str());
       if (t.plan.container == Container::m3u8) {
-        fs::path segments = t.scratch_dir / (t.file.stem().string() + "_%05d.ts");
+        fs::path segments = t.file.parent_path() / (t.file.stem().string() + "_%05d.ts");
         opts.set("hls_segment_filename", segments.c_str());
       }
       ch.output->open(opts);

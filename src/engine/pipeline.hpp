@@ -26,7 +26,7 @@ struct RunControl {
 struct Target {
   OutputPlan plan;
   std::filesystem::path file;         // where the muxer writes (a staging path)
-  std::filesystem::path scratch_dir;  // private folder for pass logs and HLS segments
+  std::filesystem::path scratch_dir;  // private folder for pass logs (never published)
 };
 
 struct TargetStats {

@@ -33,7 +33,7 @@ TranscodeResult transcode(const TranscodeRequest& request, const engine::RunCont
     target.plan = engine::plan_output(out.tmpl, vsrc, asrc, request.input.string());
     staged.push_back(std::make_unique<StagedOutput>(out.path, request.input));
     target.file = staged.back()->staging_file();
-    target.scratch_dir = staged.back()->staging_dir();
+    target.scratch_dir = staged.back()->scratch_dir();
     targets.push_back(std::move(target));
   }
 

@@ -44,7 +44,8 @@ def decoded_frames(path, selector="v:0"):
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-select_streams", selector, "-count_frames", "-show_entries",
          "stream=nb_read_frames", "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout
-    return int(out.strip().split(",")[0])
+    # MPEG-TS repeats the stream once per program: the first count is the stream's.
+    return int(out.split()[0].split(",")[0])
 
 
 def frame_times(path, selector="v:0"):
@@ -60,8 +61,8 @@ def frame_times(path, selector="v:0"):
     return times
 
 
-def stream_duration(path, selector="v:0"):
-    """End time of a stream: last frame time plus one frame (from decoded frames)."""
+def stream_end(path, selector="v:0"):
+    """End time of a stream: last decoded frame's time plus one (average) frame."""
     times = frame_times(path, selector)
     if len(times) < 2:
         return times[0] if times else 0.0
@@ -69,9 +70,20 @@ def stream_duration(path, selector="v:0"):
     return times[-1] + step
 
 
+def stream_duration(path, selector="v:0"):
+    """How long a stream plays: from its first decoded frame to the end of its last."""
+    times = frame_times(path, selector)
+    return stream_end(path, selector) - (times[0] if times else 0.0)
+
+
 def decode_errors(path):
-    """What the ffmpeg tool reports at level 'error' while decoding every stream."""
-    proc = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0", "-f", "null", "-"],
+    """What the ffmpeg tool reports at level 'error' while decoding every stream.
+
+    `-enc_time_base -1` keeps the input's time base in ffmpeg's own (null) encoding
+    stage: otherwise it rounds 1 ms container time bases (FLV, MKV) to the frame rate
+    and reports its own collisions, even on files the ffmpeg tool wrote itself."""
+    proc = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0", "-enc_time_base", "-1",
+                           "-f", "null", "-"],
                           capture_output=True, text=True)
     return proc.stderr.strip() + ("" if proc.returncode == 0 else f"\n(exit {proc.returncode})")
 
