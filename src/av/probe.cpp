@@ -51,6 +51,8 @@ StreamInfo stream_info(AVFormatContext* fmt, AVStream* st) {
   s.codec = avcodec_get_name(par->codec_id);
   if (const AVCodecDescriptor* d = avcodec_descriptor_get(par->codec_id)) s.codec_long = d->long_name ? d->long_name : "";
   s.profile = opt_str(avcodec_profile_name(par->codec_id, par->profile));
+  // Like ffprobe: a profile libavcodec has no name for is shown as its number (VP8 "0").
+  if (!s.profile && par->profile != FF_PROFILE_UNKNOWN) s.profile = std::to_string(par->profile);
   if (par->level != FF_LEVEL_UNKNOWN && par->level > 0) s.level = par->level;
   if (st->start_time != AV_NOPTS_VALUE) s.start_time = seconds(st->start_time, st->time_base);
   if (st->duration != AV_NOPTS_VALUE && st->duration > 0) s.duration = seconds(st->duration, st->time_base);
