@@ -104,12 +104,72 @@ class PaletteChain {
   av::FramePtr palette_;
 };
 
-// Video: filter graph -> encoder -> (muxer).
-class VideoChain {
+// filter graph -> encoder -> (muxer): what video and audio chains share. Subclasses
+// build the graph and open the encoder, and adjust frames and packets on the way.
+class EncodeChain {
+ public:
+  virtual ~EncodeChain() = default;
+
+  void push(AVFrame* frame) {
+    graph_->push(frame);
+    drain_graph();
+  }
+
+  void finish() {
+    graph_->push(nullptr);
+    drain_graph();
+    encoder_.send(nullptr);
+    drain_encoder();
+  }
+
+  int64_t frames() const { return frames_; }
+  int64_t packets() const { return packets_; }
+
+ protected:
+  EncodeChain(const char* encoder, av::Output* out) : out_(out), encoder_(encoder) {}
+
+  virtual void before_encode(AVFrame* frame) = 0;
+  virtual void before_write(AVPacket* /*packet*/) {}
+
+  av::Output* out_;  // null in an analysis pass
+  av::Encoder encoder_;
+  std::optional<av::FilterGraph> graph_;
+  int stream_ = -1;
+
+ private:
+  void drain_graph() {
+    while (graph_->pull(filtered_.get())) {
+      before_encode(filtered_.get());
+      encoder_.send(filtered_.get());
+      av_frame_unref(filtered_.get());
+      ++frames_;
+      drain_encoder();
+    }
+  }
+
+  void drain_encoder() {
+    while (encoder_.receive(packet_.get())) {
+      if (out_) {
+        before_write(packet_.get());
+        out_->write(packet_.get(), stream_, encoder_.ctx()->time_base);
+      }
+      av_packet_unref(packet_.get());
+      ++packets_;
+    }
+  }
+
+  av::FramePtr filtered_ = av::make_frame();
+  av::PacketPtr packet_ = av::make_packet();
+  int64_t frames_ = 0;
+  int64_t packets_ = 0;
+};
+
+// Video: scale/convert (and GIF palette) -> x264/x265/gif.
+class VideoChain : public EncodeChain {
  public:
   VideoChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt, av::Output* out,
              Pass pass, const fs::path& scratch, const AVFrame* palette)
-      : plan_(plan), out_(out), encoder_(plan.encoder.c_str()) {
+      : EncodeChain(plan.encoder.c_str(), out), plan_(plan) {
     const av::VideoSourceParams src = source_params(dec, in, in_fmt);
     if (plan.palette) {
       av::VideoSourceParams pal;
@@ -157,71 +217,35 @@ class VideoChain {
       if (plan.encoder == "libx265" && std::string_view(out_->ctx()->oformat->name).find("mp4") != std::string_view::npos)
         out_->ctx()->streams[stream_]->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
     }
-    filtered_ = av::make_frame();
-    packet_ = av::make_packet();
   }
-
-  void push(AVFrame* frame) {
-    graph_->push(frame);
-    drain_graph();
-  }
-
-  void finish() {
-    graph_->push(nullptr);
-    drain_graph();
-    encoder_.send(nullptr);
-    drain_encoder();
-  }
-
-  int64_t frames() const { return frames_; }
 
  private:
-  void drain_graph() {
-    while (graph_->pull(filtered_.get())) {
-      AVFrame* f = filtered_.get();
-      f->pict_type = AV_PICTURE_TYPE_NONE;
-      if (plan_.keyframe_grid > 0 && f->pts != AV_NOPTS_VALUE) {
-        // Keyframes on a fixed grid (k * grid seconds), so HLS segments cut there.
-        double t = static_cast<double>(f->pts) * av_q2d(encoder_.ctx()->time_base);
-        if (t + 1e-9 >= next_keyframe_) {
-          f->pict_type = AV_PICTURE_TYPE_I;
-          next_keyframe_ = (std::floor(t / plan_.keyframe_grid + 1e-9) + 1) * plan_.keyframe_grid;
-        }
+  void before_encode(AVFrame* f) override {
+    f->pict_type = AV_PICTURE_TYPE_NONE;
+    if (plan_.keyframe_grid > 0 && f->pts != AV_NOPTS_VALUE) {
+      // Keyframes on a fixed grid (k * grid seconds), so HLS segments cut there.
+      double t = static_cast<double>(f->pts) * av_q2d(encoder_.ctx()->time_base);
+      if (t + 1e-9 >= next_keyframe_) {
+        f->pict_type = AV_PICTURE_TYPE_I;
+        next_keyframe_ = (std::floor(t / plan_.keyframe_grid + 1e-9) + 1) * plan_.keyframe_grid;
       }
-      encoder_.send(f);
-      av_frame_unref(f);
-      ++frames_;
-      drain_encoder();
     }
   }
 
-  void drain_encoder() {
-    while (encoder_.receive(packet_.get())) {
-      if (out_) {
-        if (packet_->duration == 0) packet_->duration = frame_duration_;
-        out_->write(packet_.get(), stream_, encoder_.ctx()->time_base);
-      }
-      av_packet_unref(packet_.get());
-    }
+  void before_write(AVPacket* p) override {
+    if (p->duration == 0) p->duration = frame_duration_;
   }
 
   const VideoPlan& plan_;
-  av::Output* out_;
-  av::Encoder encoder_;
-  std::optional<av::FilterGraph> graph_;
-  av::FramePtr filtered_;
-  av::PacketPtr packet_;
-  int stream_ = -1;
   int64_t frame_duration_ = 0;
-  int64_t frames_ = 0;
   double next_keyframe_ = 0;
 };
 
-// Audio: resample/format -> encoder -> muxer.
-class AudioChain {
+// Audio: resample/format -> aac/mp3/vorbis/flac.
+class AudioChain : public EncodeChain {
  public:
   AudioChain(const AudioPlan& plan, const av::Decoder& dec, const AVStream* in, av::Output* out)
-      : out_(out), encoder_(plan.encoder.c_str()) {
+      : EncodeChain(plan.encoder.c_str(), out) {
     const AVCodecContext* d = dec.ctx();
     av::AudioSourceParams src;
     src.sample_rate = d->sample_rate;
@@ -245,51 +269,14 @@ class AudioChain {
       graph_->set_frame_size(c->frame_size);
     stream_ = out_->add_stream(c);
     sink_time_base_ = av_buffersink_get_time_base(graph_->sink());
-    filtered_ = av::make_frame();
-    packet_ = av::make_packet();
   }
-
-  void push(AVFrame* frame) {
-    graph_->push(frame);
-    drain_graph();
-  }
-
-  void finish() {
-    graph_->push(nullptr);
-    drain_graph();
-    encoder_.send(nullptr);
-    drain_encoder();
-  }
-
-  int64_t packets() const { return packets_; }
 
  private:
-  void drain_graph() {
-    while (graph_->pull(filtered_.get())) {
-      AVFrame* f = filtered_.get();
-      if (f->pts != AV_NOPTS_VALUE) f->pts = av_rescale_q(f->pts, sink_time_base_, encoder_.ctx()->time_base);
-      encoder_.send(f);
-      av_frame_unref(f);
-      drain_encoder();
-    }
+  void before_encode(AVFrame* f) override {
+    if (f->pts != AV_NOPTS_VALUE) f->pts = av_rescale_q(f->pts, sink_time_base_, encoder_.ctx()->time_base);
   }
 
-  void drain_encoder() {
-    while (encoder_.receive(packet_.get())) {
-      out_->write(packet_.get(), stream_, encoder_.ctx()->time_base);
-      av_packet_unref(packet_.get());
-      ++packets_;
-    }
-  }
-
-  av::Output* out_;
-  av::Encoder encoder_;
-  std::optional<av::FilterGraph> graph_;
-  av::FramePtr filtered_;
-  av::PacketPtr packet_;
   AVRational sink_time_base_{1, 1};
-  int stream_ = -1;
-  int64_t packets_ = 0;
 };
 
 // Everything one output needs during one pass.
