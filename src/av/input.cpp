@@ -26,6 +26,8 @@ Input Input::open(const fs::path& path) {
   Dictionary opts;
   // Local HLS playlists name their segments by relative path; allow only local protocols.
   opts.set("protocol_whitelist", "file,crypto,data");
+  // MPEG-TS: read every program's table before deciding the streams, as ffprobe does.
+  opts.set("scan_all_pmts", "1");
   int ret = avformat_open_input(&raw, name.c_str(), nullptr, opts.ptr());
   if (ret < 0) {
     if (ret == AVERROR(ENOENT)) fail<MediaError>(ErrorCode::ResourceNotFound, "{}: no such file", name);

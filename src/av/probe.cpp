@@ -95,8 +95,10 @@ StreamInfo stream_info(AVFormatContext* fmt, AVStream* st) {
 
 }  // namespace
 
-MediaInfo probe(const std::filesystem::path& path) {
-  auto input = av::Input::open(path);
+MediaInfo probe(const std::filesystem::path& path) { return describe(av::Input::open(path)); }
+
+MediaInfo describe(const av::Input& input) {
+  const std::filesystem::path& path = input.path();
   AVFormatContext* fmt = input.ctx();
   MediaInfo info;
   info.path = path.string();

@@ -12,6 +12,10 @@
 
 namespace gopcast {
 
+namespace av {
+class Input;
+}
+
 struct Ratio {
   int num = 0;
   int den = 1;
@@ -66,6 +70,8 @@ struct MediaInfo {
 
 // Probes a file (container headers and a short look at the packets; no full decode).
 MediaInfo probe(const std::filesystem::path& path);
+// The same for an input already open.
+MediaInfo describe(const av::Input& input);
 
 // The documented JSON form (docs/probe-json.md, schema "gopcast.probe/1").
 nlohmann::json to_json(const MediaInfo& info);

@@ -39,15 +39,17 @@ void add_common(CLI::App* app, Common& c, bool json = true) {
   app->add_flag("-v,--verbose", c.verbose, "More detail (repeat for libav's own log)");
 }
 
-gopcast::engine::RunControl run_control(gopcast::cli::ProgressLine* line) {
+// transcode and run: build the request, show progress on a terminal, print the result.
+void run_job(gopcast::Job job, const std::vector<std::string>& sets, const std::string& label, const Common& common) {
+  gopcast::TranscodeRequest req = gopcast::request_for_job(std::move(job), gopcast::Catalog::standard(), sets);
+  std::unique_ptr<gopcast::cli::ProgressLine> line;
+  if (!common.quiet && !common.json) line = std::make_unique<gopcast::cli::ProgressLine>(label);
   gopcast::engine::RunControl control;
   control.cancel = &g_cancel;
-  if (line) control.progress = [line](const gopcast::engine::Progress& p) { line->update(p); };
-  return control;
-}
-
-void print_result(const gopcast::TranscodeResult& r, bool json) {
-  if (json) std::cout << gopcast::to_json(r).dump(2) << "\n";
+  if (line) control.progress = [&line](const gopcast::engine::Progress& p) { line->update(p); };
+  gopcast::TranscodeResult r = gopcast::transcode(req, control);
+  line.reset();
+  if (common.json) std::cout << gopcast::to_json(r).dump(2) << "\n";
   else std::cout << gopcast::cli::result_summary(r);
 }
 
@@ -139,7 +141,6 @@ int main(int argc, char** argv) {
       Template t = Catalog::standard().load(show_name, show_sets);
       std::cout << t.to_table() << "\n";
     } else if (*tc) {
-      Catalog catalog = Catalog::standard();
       JobOutput out;
       out.path = tc_output;
       out.template_name = tc_template;
@@ -148,20 +149,9 @@ int main(int argc, char** argv) {
       Job job;
       job.input = {tc_input, tc_vstream, tc_astream};
       job.outputs.push_back(out);
-      TranscodeRequest req = request_for_job(std::move(job), catalog, tc_sets);
-      std::unique_ptr<cli::ProgressLine> line;
-      if (!common.quiet && !common.json) line = std::make_unique<cli::ProgressLine>("transcoding");
-      TranscodeResult r = transcode(req, run_control(line.get()));
-      line.reset();
-      print_result(r, common.json);
+      run_job(std::move(job), tc_sets, "transcoding", common);
     } else if (*run_cmd) {
-      Catalog catalog = Catalog::standard();
-      TranscodeRequest req = request_for_job(load_job(job_path), catalog, run_sets);
-      std::unique_ptr<cli::ProgressLine> line;
-      if (!common.quiet && !common.json) line = std::make_unique<cli::ProgressLine>("running " + job_path);
-      TranscodeResult r = transcode(req, run_control(line.get()));
-      line.reset();
-      print_result(r, common.json);
+      run_job(load_job(job_path), run_sets, "running " + job_path, common);
     } else if (*errors_cmd) {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& c : error_codes()) {

@@ -88,15 +88,18 @@ std::vector<fs::path> StagedOutput::commit() {
   for (const auto& entry : fs::directory_iterator(staging_dir_))
     if (entry.path() != main && !entry.is_directory()) others.push_back(entry.path());
   std::sort(others.begin(), others.end());
+  if (!fs::exists(main)) fail(ErrorCode::Internal, "{}: nothing was written", final_path_.string());
   std::vector<fs::path> published{final_path_};
   try {
     for (const auto& p : others) {
       fs::rename(p, dir / p.filename());
       published.push_back(dir / p.filename());
     }
-    if (!fs::exists(main)) fail(ErrorCode::Internal, "{}: nothing was written", final_path_.string());
     fs::rename(main, final_path_);
   } catch (const fs::filesystem_error& e) {
+    // Take back what was already moved: an output is published whole or not at all.
+    std::error_code ec;
+    for (size_t i = 1; i < published.size(); ++i) fs::rename(published[i], staging_dir_ / published[i].filename(), ec);
     fail(ErrorCode::OutputNotWritable, "{}: cannot publish output: {}", final_path_.string(), e.code().message());
   }
   committed_ = true;

@@ -14,10 +14,11 @@ namespace gopcast {
 TranscodeResult transcode(const TranscodeRequest& request, const engine::RunControl& control) {
   const auto started = std::chrono::steady_clock::now();
   if (request.outputs.empty()) fail(ErrorCode::Usage, "{}: no outputs requested", request.input.string());
-  MediaInfo source = probe(request.input);
+  MediaInfo source;
   engine::StreamChoice streams;
   {
     av::Input input = av::Input::open(request.input);
+    source = describe(input);
     streams.video = input.select(AVMEDIA_TYPE_VIDEO, request.video_stream, "video_stream");
     streams.audio = input.select(AVMEDIA_TYPE_AUDIO, request.audio_stream, "audio_stream");
   }

@@ -72,9 +72,10 @@ toml::table Catalog::load_table(std::string_view name_or_path, int depth) const 
   auto base_name = base->value<std::string>();
   if (!base_name)
     fail<SpecError>(ErrorCode::InvalidKey, "{}: base: expected a template name", spec::where(*base, path.string()));
-  // A relative path base is relative to the file that names it.
+  // A base given as a file (a path or a .toml name) is relative to the file that names it.
   std::string target = *base_name;
-  if (target.find('/') != std::string::npos && fs::path(target).is_relative()) target = (path.parent_path() / target).string();
+  const bool is_file = target.find('/') != std::string::npos || target.ends_with(".toml");
+  if (is_file && fs::path(target).is_relative()) target = (path.parent_path() / target).string();
   toml::table merged = load_table(target, depth + 1);
   merged.erase("name");
   merged.erase("description");

@@ -50,11 +50,12 @@ Ratio parse_fps(spec::TableReader& r, std::string_view key) {
     if (slash != std::string::npos) {
       auto r1 = std::from_chars(text.data(), text.data() + slash, num);
       auto r2 = std::from_chars(text.data() + slash + 1, text.data() + text.size(), den);
-      ok = r1.ec == std::errc() && r2.ec == std::errc() && r2.ptr == text.data() + text.size() && den > 0;
+      ok = r1.ec == std::errc() && r1.ptr == text.data() + slash && r2.ec == std::errc() &&
+           r2.ptr == text.data() + text.size() && den > 0;
     }
     if (!ok) r.fail_at(key, ErrorCode::InvalidKey, fmt::format("\"{}\" is not a frame rate (use 25, 29.97 or \"30000/1001\")", text));
-    if (num <= 0 || static_cast<double>(num) / den > 120)
-      r.fail_at(key, ErrorCode::OutOfRange, fmt::format("{} is out of range 1..120", text));
+    const double value = static_cast<double>(num) / den;
+    if (!(value >= 1 && value <= 120)) r.fail_at(key, ErrorCode::OutOfRange, fmt::format("{} is out of range 1..120", text));
     return Ratio{num, den};
   }
   auto v = r.number(key, 1, 120);

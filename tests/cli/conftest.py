@@ -146,3 +146,28 @@ def outdir(tmp_path):
     d = tmp_path / "out"
     d.mkdir()
     return d
+
+
+def audio_span(path, selector="a:0"):
+    """(start, end) of one audio stream: its first decoded frame's time, and its last
+    frame's time plus that frame's duration (the packet's, which a container trims at
+    the end of the stream; else its samples)."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", selector, "-show_entries",
+                          "frame=best_effort_timestamp_time,pkt_duration_time,nb_samples", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    frames = [f for f in json.loads(out)["frames"] if f.get("best_effort_timestamp_time", "N/A") != "N/A"]
+    assert frames, f"no decoded audio frames in {path}"
+    last = frames[-1]
+    duration = float(last["pkt_duration_time"]) if last.get("pkt_duration_time", "N/A") != "N/A" else 0.0
+    if duration <= 0:
+        duration = int(last["nb_samples"]) / int(streams_of(path, "audio")[0]["sample_rate"])
+    return float(frames[0]["best_effort_timestamp_time"]), float(last["best_effort_timestamp_time"]) + duration
+
+
+def video_span(path, selector="v:0"):
+    """(sorted frame times, start, end, one average frame) of one video stream; the end
+    is the last frame's time plus one average frame, as conftest.stream_end has it."""
+    times = sorted(frame_times(path, selector))
+    assert len(times) >= 2, f"fewer than two decoded video frames in {path}"
+    step = (times[-1] - times[0]) / (len(times) - 1)
+    return times, times[0], times[-1] + step, step

@@ -11,11 +11,10 @@ relative to each other in the source.
 AMR input is covered by test_input_amr.py (Debian's ffmpeg cannot encode AMR)."""
 import json
 import subprocess
-from fractions import Fraction
 
 import pytest
 
-from conftest import decode_errors, decoded_frames, frame_times, media, run_gopcast, stream_end, streams_of
+from conftest import audio_span, decode_errors, decoded_frames, frame_times, media, run_gopcast, streams_of, video_span
 
 FAST = ["--set", "video.preset=ultrafast"]
 BBB, OTHER = "bbb-480p-30s.mp4", "me-other-480p.mp4"
@@ -62,6 +61,10 @@ DERIVED = {
     # MSMPEG4 v2 + IMA ADPCM (adpcm_ima_wav) in AVI.
     "msmpeg4v2-adpcm.avi": (["-t", "4", "-c:v", "msmpeg4v2", "-q:v", "5", "-c:a", "adpcm_ima_wav", "-ac", "2"],
                             BBB, "msmpeg4v2", "adpcm_ima_wav"),
+    # MKV whose audio starts 0.5 s after the video and stops 0.5 s before it ("@bbb" is
+    # the shared bbb file): the output must keep both gaps.
+    "late-audio.mkv": (["-t", "4", "-i", "@bbb", "-itsoffset", "0.5", "-t", "3", "-i", "@bbb", "-map", "0:v",
+                        "-map", "1:a", *X264_BF, "-c:a", "aac", "-ac", "2"], None, "h264", "aac"),
 }
 
 # The shared media as published: (expected video codec, expected audio codec).
@@ -74,24 +77,10 @@ SHARED = {
 }
 
 
-def audio_end(path, selector="a:0"):
-    """Where the first audio stream stops playing: the last decoded frame's time plus its
-    duration (the packet's, which a container trims at the end; else its samples)."""
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", selector, "-show_entries",
-                          "frame=best_effort_timestamp_time,pkt_duration_time,nb_samples", "-of", "json", str(path)],
-                         capture_output=True, text=True, check=True).stdout
-    frames = [f for f in json.loads(out)["frames"] if f.get("best_effort_timestamp_time", "N/A") != "N/A"]
-    assert frames, f"no decoded audio frames in {path}"
-    last = frames[-1]
-    duration = float(last.get("pkt_duration_time", "0") if last.get("pkt_duration_time") != "N/A" else 0)
-    if duration <= 0:
-        duration = int(last["nb_samples"]) / int(streams_of(path, "audio")[0]["sample_rate"])
-    return float(last["best_effort_timestamp_time"]) + duration
-
-
-def av_offset(path):
-    """Audio end minus video end (seconds): how the two streams end relative to each other."""
-    return audio_end(path) - stream_end(path, "v:0")
+def display_aspect(stream):
+    """Width / height as shown: the storage size times the sample aspect ratio."""
+    num, den = map(int, stream.get("sample_aspect_ratio", "1:1").split(":"))
+    return stream["width"] * (num if num and den else 1) / (stream["height"] * (den if num and den else 1))
 
 
 def source_video(path):
@@ -109,7 +98,10 @@ def check_mp4_of(src, out):
     assert (ov["codec_name"], oa["codec_name"]) == ("h264", "aac")
     # The source's size (rounded down to even for 4:2:0).
     assert (ov["width"], ov["height"]) == (sv["width"] // 2 * 2, sv["height"] // 2 * 2)
-    # Audio: the source's rate (AAC has the usual rates), at most two channels.
+    # ... shown at the source's display aspect ratio (a CIF H.263 picture has non-square pixels).
+    assert abs(display_aspect(ov) / display_aspect(sv) - 1) < 0.01, (
+        ov.get("sample_aspect_ratio"), sv.get("sample_aspect_ratio"))
+    # Audio: the source's rate, at most two channels.
     assert oa["channels"] == min(sa["channels"], 2)
     assert int(oa["sample_rate"]) == int(sa["sample_rate"])
 
@@ -117,27 +109,30 @@ def check_mp4_of(src, out):
     src_count = decoded_frames(src)
     assert decoded_frames(out) == src_count
     # ... at the source's timestamps (relative to the first frame): VFR stays VFR.
-    st, ot = frame_times(src), frame_times(out)
+    st, s_start, s_end, step = video_span(src)
+    ot, o_start, o_end, _ = video_span(out)
     assert len(st) == len(ot) == src_count
-    step = (st[-1] - st[0]) / (len(st) - 1)  # one (average) source frame
-    shifts = [abs((o - ot[0]) - (s - st[0])) for s, o in zip(sorted(st), sorted(ot))]
+    shifts = [abs((o - o_start) - (s - s_start)) for s, o in zip(st, ot)]
     worst = max(range(len(shifts)), key=shifts.__getitem__)
     assert shifts[worst] < min(step / 2, 0.01), (
-        f"frame {worst}: source at {sorted(st)[worst] - st[0]:.4f} s, output at {sorted(ot)[worst] - ot[0]:.4f} s")
+        f"frame {worst}: source at {st[worst] - s_start:.4f} s, output at {ot[worst] - o_start:.4f} s")
     # The video lasts as long as the source's, within one source frame.
-    src_duration = stream_end(src, "v:0") - st[0]
-    out_duration = stream_end(out, "v:0") - ot[0]
-    assert abs(out_duration - src_duration) <= step + 1e-3, (out_duration, src_duration)
+    assert abs((o_end - o_start) - (s_end - s_start)) <= step + 1e-3, (o_end - o_start, s_end - s_start)
 
-    # A/V sync: audio ends where it ended relative to the video, within 50 ms + one AAC frame.
+    # A/V sync: audio starts and ends where it did relative to the video, within 50 ms
+    # + one AAC frame.
     tolerance = 0.05 + 1024 / int(oa["sample_rate"])
-    assert abs(av_offset(out) - av_offset(src)) <= tolerance, {"output": av_offset(out), "source": av_offset(src)}
+    (sa_start, sa_end), (oa_start, oa_end) = audio_span(src), audio_span(out)
+    assert abs((oa_end - o_end) - (sa_end - s_end)) <= tolerance, {
+        "output audio end - video end": oa_end - o_end, "source": sa_end - s_end}
+    assert abs((oa_start - o_start) - (sa_start - s_start)) <= tolerance, {
+        "output audio start - video start": oa_start - o_start, "source": sa_start - s_start}
 
 
 @pytest.mark.parametrize("name", sorted(DERIVED))
 def test_derived_input_to_mp4(derived, outdir, name):
     args, source, vcodec, acodec = DERIVED[name]
-    src = derived(name, args, source=source)
+    src = derived(name, [str(media(BBB)) if a == "@bbb" else a for a in args], source=source)
     # The derived file is what it claims to be (guards the derivation, not gopcast).
     assert (source_video(src)["codec_name"], streams_of(src, "audio")[0]["codec_name"]) == (vcodec, acodec)
     out = outdir / "o.mp4"
