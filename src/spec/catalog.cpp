@@ -23,8 +23,13 @@ Catalog Catalog::standard() {
       rest.remove_prefix(colon + 1);
     }
   }
+  // An installed program finds its templates beside it (<prefix>/share/gopcast/templates,
+  // wherever the prefix was moved); one run from a build tree uses the source tree's.
   std::error_code ec;
-  if (fs::is_directory(GOPCAST_TEMPLATE_DIR_BUILD, ec)) dirs.emplace_back(GOPCAST_TEMPLATE_DIR_BUILD);
+  const fs::path exe = fs::canonical("/proc/self/exe", ec);
+  const fs::path beside = exe.parent_path().parent_path() / "share" / "gopcast" / "templates";
+  if (!ec && fs::is_directory(beside, ec)) dirs.push_back(beside);
+  else if (fs::is_directory(GOPCAST_TEMPLATE_DIR_BUILD, ec)) dirs.emplace_back(GOPCAST_TEMPLATE_DIR_BUILD);
   else dirs.emplace_back(GOPCAST_TEMPLATE_DIR_INSTALL);
   return Catalog(std::move(dirs));
 }

@@ -18,8 +18,8 @@ struct TemplateEntry {
 class Catalog {
  public:
   // Folders from $GOPCAST_TEMPLATE_PATH (colon-separated, searched first), then the
-  // shipped templates (the source tree's templates/ when run from a build tree,
-  // otherwise the installed share/gopcast/templates).
+  // shipped templates: <prefix>/share/gopcast/templates beside an installed program,
+  // else the source tree's templates/ for a program run from its build tree.
   static Catalog standard();
   explicit Catalog(std::vector<std::filesystem::path> dirs) : dirs_(std::move(dirs)) {}
 
