@@ -9,6 +9,7 @@ build=$(bash "$root/.ci/build.sh" "$@")
 if [ "${1:-}" = "--sanitize" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS="suppressions=$root/.ci/lsan.supp:print_suppressions=0"
 fi
 echo "== unit tests (ctest)"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
