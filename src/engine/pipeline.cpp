@@ -296,7 +296,8 @@ bool needs_analysis(const Target& t) {
 }
 
 std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& streams, const std::vector<Target>& targets,
-                                  Pass pass, const RunControl& control, std::vector<av::FramePtr>& palettes) {
+                                  Pass pass, const RunControl& control, const Span& span,
+                                  std::vector<av::FramePtr>& palettes) {
   av::Input input = av::Input::open(path);
   const std::string name = path.string();
   const bool analysis = pass == Pass::analysis;
@@ -356,14 +357,31 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
   const AVRational progress_tb = streams.video >= 0 ? input.stream(streams.video)->time_base
                                                     : (streams.audio >= 0 ? input.stream(streams.audio)->time_base : AVRational{1, 1});
 
+  // The span in each stream's own time base.
+  const AVRational vtb = streams.video >= 0 ? input.stream(streams.video)->time_base : AVRational{1, 1};
+  auto span_in = [&](int index) {
+    if (index < 0 || index == streams.video) return span;
+    const AVRational tb = input.stream(index)->time_base;
+    return Span{span.start == INT64_MIN ? INT64_MIN : av_rescale_q(span.start, vtb, tb),
+                span.end == INT64_MAX ? INT64_MAX : av_rescale_q(span.end, vtb, tb)};
+  };
+  const Span aspan = span_in(streams.audio);
+  if (span.start != INT64_MIN && streams.video >= 0) input.seek(streams.video, span.start + voffset);
+
   av::PacketPtr packet = av::make_packet();
   av::PacketPtr copy = av::make_packet();
   av::FramePtr frame = av::make_frame();
   Progress progress{0, total, 0};
+  bool past_end = false;  // a video frame at or after span.end came out of the decoder
 
   auto deliver_video = [&]() {
     while (vdec->receive(frame.get())) {
       frame->pts = frame->best_effort_timestamp;
+      if (frame->pts != AV_NOPTS_VALUE && !span.contains(frame->pts)) {
+        past_end |= frame->pts >= span.end;
+        av_frame_unref(frame.get());
+        continue;
+      }
       for (auto& ch : chains) {
         if (ch.video) ch.video->push(frame.get());
         if (ch.palette) ch.palette->push(frame.get());
@@ -375,6 +393,10 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
   auto deliver_audio = [&]() {
     while (adec->receive(frame.get())) {
       frame->pts = frame->best_effort_timestamp;
+      if (frame->pts != AV_NOPTS_VALUE && !aspan.contains(frame->pts)) {
+        av_frame_unref(frame.get());
+        continue;
+      }
       av::normalise_layout(frame->ch_layout);
       for (auto& ch : chains)
         if (ch.audio) ch.audio->push(frame.get());
@@ -393,7 +415,8 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     const int64_t off = is_video ? voffset : aoffset;
     if (packet->pts != AV_NOPTS_VALUE) packet->pts -= off;
     if (packet->dts != AV_NOPTS_VALUE) packet->dts -= off;
-    if (!analysis) {
+    const bool packet_in_span = packet->pts == AV_NOPTS_VALUE || (is_video ? span : aspan).contains(packet->pts);
+    if (!analysis && packet_in_span) {
       for (auto& ch : chains) {
         int out_stream = is_video ? ch.video_copy_stream : ch.audio_copy_stream;
         if (out_stream < 0) continue;
@@ -414,8 +437,10 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       if (control.progress) control.progress(progress);
     }
     av_packet_unref(packet.get());
+    if (past_end) break;
   }
-  input.check_complete();
+  // A bounded span stops early by design; only a full read can tell a truncated file.
+  if (!span.bounded()) input.check_complete();
   if (vdec) {
     vdec->send(nullptr);
     deliver_video();
@@ -446,12 +471,12 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
 }  // namespace
 
 std::vector<TargetStats> run_pipeline(const fs::path& input, const StreamChoice& streams, const std::vector<Target>& targets,
-                                      const RunControl& control) {
+                                      const RunControl& control, const Span& span) {
   // Two-pass rate control and GIF palettes need a look at every frame first.
   const bool two_pass = std::any_of(targets.begin(), targets.end(), needs_analysis);
   std::vector<av::FramePtr> palettes(targets.size());
-  if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr}, palettes);
-  return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control, palettes);
+  if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr}, span, palettes);
+  return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control, span, palettes);
 }
 
 }  // namespace gopcast::engine

@@ -34,13 +34,27 @@ struct TargetStats {
   int64_t audio_packets = 0;
 };
 
+// A span of the input, in the chosen video stream's time base with the container's
+// start at zero (the domain of plan::KeyframeIndex): the frames shown at or after
+// `start` and before `end`. A segment is such a span from keyframe A to keyframe B.
+struct Span {
+  int64_t start = INT64_MIN;
+  int64_t end = INT64_MAX;
+  bool contains(int64_t pts) const { return pts >= start && pts < end; }
+  bool bounded() const { return start != INT64_MIN || end != INT64_MAX; }
+};
+
 struct StreamChoice {
   int video = -1;  // input stream indices, -1 = none
   int audio = -1;
 };
 
 // Runs all targets over `input` (two-pass targets get their analysis pass first).
+// With a span, decoding starts at the keyframe at or before span.start and stops once
+// a frame at or after span.end is decoded (decoders give frames in presentation order,
+// so every earlier frame is out by then): each frame of the span is encoded exactly
+// once, leading frames of an open GOP included. Audio frames are kept by their start time.
 std::vector<TargetStats> run_pipeline(const std::filesystem::path& input, const StreamChoice& streams,
-                                      const std::vector<Target>& targets, const RunControl& control);
+                                      const std::vector<Target>& targets, const RunControl& control, const Span& span = {});
 
 }  // namespace gopcast::engine
