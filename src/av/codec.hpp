@@ -17,8 +17,6 @@ class Decoder {
   void send(const AVPacket* packet);
   // The next decoded frame; false when more input is needed or the decoder is drained.
   bool receive(AVFrame* frame);
-  // Forgets buffered state after a seek.
-  void flush() { avcodec_flush_buffers(ctx_.get()); }
 
   AVCodecContext* ctx() const { return ctx_.get(); }
   int corrupt_packets() const { return corrupt_; }
@@ -42,9 +40,6 @@ class Encoder {
 
   void send(const AVFrame* frame);  // nullptr: flush
   bool receive(AVPacket* packet);
-
-  // Text the encoder emits after each frame in a first pass (two-pass encoding).
-  const char* stats_out() const { return ctx_->stats_out; }
 
  private:
   const AVCodec* codec_;

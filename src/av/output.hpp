@@ -28,8 +28,6 @@ class Output {
   // Flushes interleaving queues and writes the trailer.
   void finish();
 
-  AVRational stream_time_base(int stream) const { return ctx_->streams[stream]->time_base; }
-
  private:
   OutputContextPtr ctx_;
   std::string name_;
