@@ -354,8 +354,6 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
   auto offset_for = [&](int index) { return index < 0 ? 0 : av_rescale_q(start, AV_TIME_BASE_Q, input.stream(index)->time_base); };
   const int64_t voffset = offset_for(streams.video), aoffset = offset_for(streams.audio);
   const double total = input.duration_seconds();
-  const AVRational progress_tb = streams.video >= 0 ? input.stream(streams.video)->time_base
-                                                    : (streams.audio >= 0 ? input.stream(streams.audio)->time_base : AVRational{1, 1});
 
   // The span in each stream's own time base.
   const AVRational vtb = streams.video >= 0 ? input.stream(streams.video)->time_base : AVRational{1, 1};
@@ -433,7 +431,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       deliver_audio();
     }
     if (is_video || streams.video < 0) {
-      if (packet->pts != AV_NOPTS_VALUE) progress.seconds_done = std::max(progress.seconds_done, packet->pts * av_q2d(progress_tb));
+      if (packet->pts != AV_NOPTS_VALUE) progress.seconds_done = std::max(progress.seconds_done, packet->pts * av_q2d(input.stream(idx)->time_base));
       if (control.progress) control.progress(progress);
     }
     av_packet_unref(packet.get());
