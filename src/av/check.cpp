@@ -16,6 +16,12 @@ PacketPtr make_packet() {
   return p;
 }
 
+CodecParametersPtr make_codec_parameters() {
+  CodecParametersPtr p(avcodec_parameters_alloc());
+  if (!p) fail(ErrorCode::Internal, "av: avcodec_parameters_alloc: out of memory");
+  return p;
+}
+
 FramePtr make_frame() {
   FramePtr f(av_frame_alloc());
   if (!f) fail(ErrorCode::Internal, "av: av_frame_alloc: out of memory");

@@ -7,7 +7,7 @@
 
 namespace gopcast::av {
 
-Decoder::Decoder(const AVStream* stream, std::string_view input_name) {
+Decoder::Decoder(const AVStream* stream, std::string_view input_name, int threads) {
   const AVCodecParameters* par = stream->codecpar;
   const AVCodec* codec = avcodec_find_decoder(par->codec_id);
   const char* codec_name = avcodec_get_name(par->codec_id);
@@ -18,8 +18,7 @@ Decoder::Decoder(const AVStream* stream, std::string_view input_name) {
   if (!ctx_) fail(ErrorCode::Internal, "av: avcodec_alloc_context3: out of memory");
   check(avcodec_parameters_to_context(ctx_.get(), par), "avcodec_parameters_to_context", context_);
   ctx_->pkt_timebase = stream->time_base;
-  // Decoding is bit-exact whatever the threading, so let libav use all cores.
-  ctx_->thread_count = 0;
+  ctx_->thread_count = threads;
   int ret = avcodec_open2(ctx_.get(), codec, nullptr);
   if (ret < 0)
     fail<MediaError>(ErrorCode::UnsupportedCodec, "{}: stream {}: cannot open {} decoder ({})", input_name, stream->index,

@@ -10,7 +10,9 @@ namespace gopcast::av {
 class Decoder {
  public:
   // Raises UnsupportedCodec when no decoder for the stream's codec is available.
-  Decoder(const AVStream* stream, std::string_view input_name);
+  // `threads`: 0 lets libav use every core (decoding is bit-exact whatever the
+  // threading); the parallel engine's workers decode with one each.
+  Decoder(const AVStream* stream, std::string_view input_name, int threads = 0);
 
   // Feeds one packet (nullptr: drain). Corrupt packets are counted, not thrown:
   // like the ffmpeg tool, one damaged frame does not stop a transcode.

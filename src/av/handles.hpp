@@ -31,6 +31,9 @@ struct OutputContextDeleter {
     avformat_free_context(c);
   }
 };
+struct CodecParametersDeleter {
+  void operator()(AVCodecParameters* p) const { avcodec_parameters_free(&p); }
+};
 struct FilterGraphDeleter {
   void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
 };
@@ -43,10 +46,12 @@ using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
 using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
 using InputContextPtr = std::unique_ptr<AVFormatContext, InputContextDeleter>;
 using OutputContextPtr = std::unique_ptr<AVFormatContext, OutputContextDeleter>;
+using CodecParametersPtr = std::unique_ptr<AVCodecParameters, CodecParametersDeleter>;
 using FilterGraphPtr = std::unique_ptr<AVFilterGraph, FilterGraphDeleter>;
 using FilterInOutPtr = std::unique_ptr<AVFilterInOut, FilterInOutDeleter>;
 
 PacketPtr make_packet();
+CodecParametersPtr make_codec_parameters();
 FramePtr make_frame();
 
 // AVDictionary owned for the duration of one call that consumes options.

@@ -125,6 +125,12 @@ void Input::seek(int stream_index, int64_t ts) {
   check(avformat_seek_file(ctx_.get(), stream_index, INT64_MIN, ts, ts, 0), "avformat_seek_file", path_.string());
 }
 
+void Input::rewind() {
+  // Byte 0 is exact where byte seeks exist (TS, PS, FLV...); elsewhere the index is.
+  if (!(ctx_->iformat->flags & AVFMT_NO_BYTE_SEEK) && avformat_seek_file(ctx_.get(), -1, 0, 0, 0, AVSEEK_FLAG_BYTE) >= 0) return;
+  check(avformat_seek_file(ctx_.get(), -1, INT64_MIN, start_time(), start_time(), 0), "avformat_seek_file", path_.string());
+}
+
 int64_t Input::start_time() const { return ctx_->start_time == AV_NOPTS_VALUE ? 0 : ctx_->start_time; }
 
 double Input::duration_seconds() const {

@@ -34,6 +34,8 @@ class Input {
 
   // Seeks so that the next packet read for `stream` is the keyframe at or before `ts`.
   void seek(int stream, int64_t ts);
+  // Back to the first packet.
+  void rewind();
 
   // The container's start time in AV_TIME_BASE units (0 if unknown); outputs start here.
   int64_t start_time() const;

@@ -4,27 +4,58 @@
 
 namespace gopcast::av {
 
+bool muxer_wants_global_header(const char* format) {
+  const AVOutputFormat* f = av_guess_format(format, nullptr, nullptr);
+  return f && (f->flags & AVFMT_GLOBALHEADER);
+}
+
+namespace {
+// Apple players want hvc1-tagged HEVC in MP4/MOV (parameter sets out of band).
+void tag_for_players(AVFormatContext* ctx, AVStream* st) {
+  if (st->codecpar->codec_id == AV_CODEC_ID_HEVC && std::string_view(ctx->oformat->name).find("mp4") != std::string_view::npos)
+    st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
+}
+}  // namespace
+
 Output::Output(const std::filesystem::path& path, const char* format) : name_(path.string()) {
   AVFormatContext* raw = nullptr;
   check(avformat_alloc_output_context2(&raw, nullptr, format, name_.c_str()), "avformat_alloc_output_context2", name_);
   ctx_.reset(raw);
 }
 
-int Output::add_stream(const AVCodecContext* encoder) {
+AVStream* Output::new_stream() {
   AVStream* st = avformat_new_stream(ctx_.get(), nullptr);
   if (!st) fail(ErrorCode::Internal, "av: avformat_new_stream: out of memory");
+  return st;
+}
+
+int Output::add_stream(const AVCodecContext* encoder) {
+  AVStream* st = new_stream();
   check(avcodec_parameters_from_context(st->codecpar, encoder), "avcodec_parameters_from_context", name_);
   st->time_base = encoder->time_base;
   if (encoder->codec_type == AVMEDIA_TYPE_VIDEO) {
     st->sample_aspect_ratio = encoder->sample_aspect_ratio;
     st->avg_frame_rate = encoder->framerate;
   }
+  tag_for_players(ctx_.get(), st);
+  return st->index;
+}
+
+int Output::add_encoded_stream(const AVCodecParameters* params, AVRational time_base, AVRational frame_rate) {
+  AVStream* st = new_stream();
+  check(avcodec_parameters_copy(st->codecpar, params), "avcodec_parameters_copy", name_);
+  st->codecpar->codec_tag = 0;
+  st->time_base = time_base;
+  if (params->codec_type == AVMEDIA_TYPE_VIDEO) {
+    st->sample_aspect_ratio = params->sample_aspect_ratio;
+    st->avg_frame_rate = frame_rate;
+  }
+  tag_for_players(ctx_.get(), st);
   return st->index;
 }
 
 int Output::add_copy_stream(const AVStream* source) {
-  AVStream* st = avformat_new_stream(ctx_.get(), nullptr);
-  if (!st) fail(ErrorCode::Internal, "av: avformat_new_stream: out of memory");
+  AVStream* st = new_stream();
   check(avcodec_parameters_copy(st->codecpar, source->codecpar), "avcodec_parameters_copy", name_);
   st->codecpar->codec_tag = 0;  // the source container's tag may mean nothing in ours
   st->time_base = source->time_base;

@@ -1,5 +1,6 @@
 #pragma once
-// A muxed output file (or, for HLS, a playlist with its segments).
+// Where encoded packets go: a muxed output file (or, for HLS, a playlist with its
+// segments), or a segment file of the parallel engine (engine/segment_file.hpp).
 #include <filesystem>
 #include <string>
 
@@ -7,30 +8,50 @@
 
 namespace gopcast::av {
 
-class Output {
+// The part of a muxer the encode chains use.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Encoders must set AV_CODEC_FLAG_GLOBAL_HEADER when this is true.
+  virtual bool wants_global_header() const = 0;
+  // Adds a stream fed by `encoder`; returns its index.
+  virtual int add_stream(const AVCodecContext* encoder) = 0;
+  // Adds a stream that copies `source` without re-encoding; returns its index.
+  virtual int add_copy_stream(const AVStream* source) = 0;
+  // Writes one packet whose timestamps are in `time_base`.
+  virtual void write(AVPacket* packet, int stream, AVRational time_base) = 0;
+  // Writes what is buffered and closes.
+  virtual void finish() = 0;
+};
+
+// True when libavformat's muxer `format` wants codec headers out of band.
+bool muxer_wants_global_header(const char* format);
+
+class Output : public Sink {
  public:
   // `format` is a libavformat muxer name ("mp4", "hls", "mpegts"...).
   Output(const std::filesystem::path& path, const char* format);
 
   AVFormatContext* ctx() const { return ctx_.get(); }
-  // Encoders must set AV_CODEC_FLAG_GLOBAL_HEADER when this is true.
-  bool wants_global_header() const { return ctx_->oformat->flags & AVFMT_GLOBALHEADER; }
+  bool wants_global_header() const override { return ctx_->oformat->flags & AVFMT_GLOBALHEADER; }
 
-  // Adds a stream fed by `encoder`; returns its index.
-  int add_stream(const AVCodecContext* encoder);
-  // Adds a stream that copies `source` without re-encoding; returns its index.
-  int add_copy_stream(const AVStream* source);
+  int add_stream(const AVCodecContext* encoder) override;
+  int add_copy_stream(const AVStream* source) override;
+  // Adds a stream of already encoded packets described by `params` (the gather of
+  // the parallel engine); returns its index.
+  int add_encoded_stream(const AVCodecParameters* params, AVRational time_base, AVRational frame_rate);
 
   // Opens the file and writes the header; muxer options not understood are an error.
   void open(Dictionary& options);
-  // Writes one packet whose timestamps are in `time_base`; packets are interleaved.
-  void write(AVPacket* packet, int stream, AVRational time_base);
+  // Packets are interleaved by the muxer.
+  void write(AVPacket* packet, int stream, AVRational time_base) override;
   // Flushes interleaving queues and writes the trailer.
-  void finish();
+  void finish() override;
 
  private:
-  OutputContextPtr ctx_;
+  AVStream* new_stream();
   std::string name_;
+  OutputContextPtr ctx_;
   bool header_written_ = false;
 };
 

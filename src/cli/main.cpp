@@ -12,6 +12,7 @@
 #include "cli/render.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "engine/parallel.hpp"
 #include "engine/transcode.hpp"
 #include "spec/catalog.hpp"
 #include "spec/job.hpp"
@@ -39,15 +40,39 @@ void add_common(CLI::App* app, Common& c, bool json = true) {
   app->add_flag("-v,--verbose", c.verbose, "More detail (repeat for libav's own log)");
 }
 
+struct Parallel {
+  int workers = 0;
+  std::optional<double> segment_seconds;
+  std::string manifest;
+};
+
+void add_parallel(CLI::App* app, Parallel& p) {
+  app->add_option("-n,--workers", p.workers, "Local workers encoding segments at once (default: one per core)")
+      ->check(CLI::Range(0, 4096));
+  app->add_option("--segment-seconds", p.segment_seconds,
+                  fmt::format("Target segment length, cut at keyframes (default {} s; 0: one segment)",
+                              gopcast::kDefaultSegmentSeconds))
+      ->check(CLI::Range(0.0, 86400.0));
+  app->add_option("--manifest", p.manifest, "Segment manifest (HDF5) path (default: <first output>.manifest.h5)");
+}
+
 // transcode and run: build the request, show progress on a terminal, print the result.
-void run_job(gopcast::Job job, const std::vector<std::string>& sets, const std::string& label, const Common& common) {
+// Jobs with a re-encoded video output run on the segment-parallel engine; the rest
+// (remuxes, audio only, GIF) in one pass.
+void run_job(gopcast::Job job, const std::vector<std::string>& sets, const Parallel& par, const std::string& label,
+             const Common& common) {
+  gopcast::ParallelOptions options;
+  options.workers = par.workers;
+  options.segment_seconds = par.segment_seconds.value_or(job.parallel.segment_seconds.value_or(gopcast::kDefaultSegmentSeconds));
+  options.manifest = par.manifest.empty() ? job.parallel.manifest : std::filesystem::path(par.manifest);
   gopcast::TranscodeRequest req = gopcast::request_for_job(std::move(job), gopcast::Catalog::standard(), sets);
   std::unique_ptr<gopcast::cli::ProgressLine> line;
   if (!common.quiet && !common.json) line = std::make_unique<gopcast::cli::ProgressLine>(label);
   gopcast::engine::RunControl control;
   control.cancel = &g_cancel;
   if (line) control.progress = [&line](const gopcast::engine::Progress& p) { line->update(p); };
-  gopcast::TranscodeResult r = gopcast::transcode(req, control);
+  gopcast::TranscodeResult r = gopcast::has_segmented_outputs(req) ? gopcast::transcode_parallel(req, options, control)
+                                                                    : gopcast::transcode(req, control);
   line.reset();
   if (common.json) std::cout << gopcast::to_json(r).dump(2) << "\n";
   else std::cout << gopcast::cli::result_summary(r);
@@ -94,6 +119,8 @@ int main(int argc, char** argv) {
   tc->add_option("--video-stream", tc_vstream, "Video stream to use, e.g. 0:v:1 (default: the best)");
   tc->add_option("--audio-stream", tc_astream, "Audio stream to use, e.g. 0:a:1 (default: the best)");
   tc->add_option("--user-data", tc_user, "Free text carried into the result");
+  Parallel par;
+  add_parallel(tc, par);
   add_common(tc, common);
 
   // run
@@ -102,6 +129,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> run_sets;
   run_cmd->add_option("JOB", job_path, "Job file (TOML)")->required();
   run_cmd->add_option("--set", run_sets, "Override a field of every output's template (repeatable)");
+  add_parallel(run_cmd, par);
   add_common(run_cmd, common);
 
   // errors
@@ -149,9 +177,9 @@ int main(int argc, char** argv) {
       Job job;
       job.input = {tc_input, tc_vstream, tc_astream};
       job.outputs.push_back(out);
-      run_job(std::move(job), tc_sets, "transcoding", common);
+      run_job(std::move(job), tc_sets, par, "transcoding", common);
     } else if (*run_cmd) {
-      run_job(load_job(job_path), run_sets, "running " + job_path, common);
+      run_job(load_job(job_path), run_sets, par, "running " + job_path, common);
     } else if (*errors_cmd) {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& c : error_codes()) {

@@ -100,6 +100,14 @@ std::string result_summary(const TranscodeResult& r) {
       out += fmt::format("  files       {} files, {} in all (playlist and segments)\n", o.files.size(), human_bytes(o.bytes));
     out += media_table(o.info);
   }
+  if (r.parallel) {
+    const auto& p = *r.parallel;
+    out += fmt::format("segments: {} on {} {} worker{}", p.segments, p.workers, p.engine, p.workers == 1 ? "" : "s");
+    if (p.resumed_segments > 0) out += fmt::format(" ({} taken from the earlier run)", p.resumed_segments);
+    out += fmt::format("; phases: index {:.2f} s, encode {:.2f} s, gather {:.2f} s, mux {:.2f} s\n", p.phases.at("index"),
+                       p.phases.at("encode"), p.phases.at("gather"), p.phases.at("mux"));
+    out += fmt::format("manifest: {}\n", p.manifest.string());
+  }
   return out;
 }
 

@@ -1,12 +1,59 @@
 #include "engine/keyframes.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "av/input.hpp"
 
 namespace gopcast::engine {
 
-plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video_stream) {
+namespace {
+
+// Entries keyed by what makes a cut point: input keyframes, or grid intervals.
+class Intervals {
+ public:
+  explicit Intervals(double grid, AVRational tb) : grid_(grid), tb_(tb) {}
+
+  void add(int64_t ts, bool keyframe, int64_t pos) {
+    if (grid_ > 0) {
+      auto& e = by_grid_[plan::grid_interval(static_cast<double>(ts) * av_q2d(tb_), grid_)];
+      if (e.frames == 0 || ts < e.pts) e.pts = ts;
+      ++e.frames;
+      return;
+    }
+    if (keyframe && (kf_pts_.empty() || ts > kf_pts_.back())) {
+      kf_pts_.push_back(ts);
+      keyframes_.push_back(plan::Keyframe{ts, 0, pos});
+    }
+    // The interval a frame is shown in: the last keyframe at or before its time.
+    auto it = std::upper_bound(kf_pts_.begin(), kf_pts_.end(), ts);
+    if (it == kf_pts_.begin()) ++before_first_;
+    else ++keyframes_[static_cast<size_t>(it - kf_pts_.begin() - 1)].frames;
+  }
+
+  std::vector<plan::Keyframe> take() {
+    if (grid_ > 0) {
+      std::vector<plan::Keyframe> out;
+      out.reserve(by_grid_.size());
+      for (auto& [k, e] : by_grid_) out.push_back(e);
+      return out;
+    }
+    if (!keyframes_.empty()) keyframes_.front().frames += before_first_;
+    return std::move(keyframes_);
+  }
+
+ private:
+  double grid_;
+  AVRational tb_;
+  std::map<int64_t, plan::Keyframe> by_grid_;
+  std::vector<int64_t> kf_pts_;  // mirrors keyframes_ for binary search
+  std::vector<plan::Keyframe> keyframes_;
+  int64_t before_first_ = 0;  // frames seen before any keyframe
+};
+
+}  // namespace
+
+plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video_stream, double grid_seconds) {
   av::Input input = av::Input::open(path);
   const AVStream* st = input.stream(video_stream);
   // Only the chosen stream's packets need reading.
@@ -16,33 +63,21 @@ plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video
   plan::KeyframeIndex index;
   index.time_base = Ratio{st->time_base.num, st->time_base.den};
   const int64_t offset = av_rescale_q(input.start_time(), AV_TIME_BASE_Q, st->time_base);
-  std::vector<int64_t> kf_pts;  // mirrors index.keyframes for binary search
-  int64_t before_first = 0;     // frames seen before any keyframe
+  Intervals intervals(grid_seconds, st->time_base);
   av::PacketPtr pkt = av::make_packet();
   while (input.read(pkt.get())) {
-    if (pkt->stream_index != video_stream) {
-      av_packet_unref(pkt.get());
-      continue;
-    }
     int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-    if (ts == AV_NOPTS_VALUE) {
+    if (pkt->stream_index != video_stream || ts == AV_NOPTS_VALUE) {
       av_packet_unref(pkt.get());
       continue;
     }
     ts -= offset;
-    if ((pkt->flags & AV_PKT_FLAG_KEY) && (kf_pts.empty() || ts > kf_pts.back())) {
-      kf_pts.push_back(ts);
-      index.keyframes.push_back(plan::Keyframe{ts, 0, pkt->pos});
-    }
-    // The interval a frame is shown in: the last keyframe at or before its time.
-    auto it = std::upper_bound(kf_pts.begin(), kf_pts.end(), ts);
-    if (it == kf_pts.begin()) ++before_first;
-    else ++index.keyframes[static_cast<size_t>(it - kf_pts.begin() - 1)].frames;
+    intervals.add(ts, pkt->flags & AV_PKT_FLAG_KEY, pkt->pos);
     index.end_pts = std::max(index.end_pts, ts + std::max<int64_t>(pkt->duration, 0));
     ++index.total_frames;
     av_packet_unref(pkt.get());
   }
-  if (!index.keyframes.empty()) index.keyframes.front().frames += before_first;
+  index.keyframes = intervals.take();
   return index;
 }
 

@@ -9,6 +9,11 @@ namespace gopcast::engine {
 // Timestamps are in the stream's time base, shifted so the container starts at zero
 // (the same domain the pipeline's frames use). Frames shown before the first
 // keyframe (leading frames of an open GOP) count with the first interval.
-plan::KeyframeIndex index_keyframes(const std::filesystem::path& input, int video_stream);
+//
+// With `grid_seconds` > 0 (HLS outputs, whose encoder forces a keyframe on the first
+// frame of every grid interval) the entries are those grid points instead: the first
+// frame of each interval that has frames, with the frames shown in it. Segments cut
+// there; a worker decodes from the input keyframe before and drops what precedes.
+plan::KeyframeIndex index_keyframes(const std::filesystem::path& input, int video_stream, double grid_seconds = 0);
 
 }  // namespace gopcast::engine

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "av/check.hpp"
 #include "av/codec.hpp"
@@ -11,6 +12,8 @@
 #include "av/input.hpp"
 #include "av/output.hpp"
 #include "core/log.hpp"
+#include "engine/segment_file.hpp"
+#include "plan/segments.hpp"
 
 extern "C" {
 #include <libavfilter/buffersink.h>
@@ -126,12 +129,12 @@ class EncodeChain {
   int64_t packets() const { return packets_; }
 
  protected:
-  EncodeChain(const char* encoder, av::Output* out) : out_(out), encoder_(encoder) {}
+  EncodeChain(const char* encoder, av::Sink* out) : out_(out), encoder_(encoder) {}
 
   virtual void before_encode(AVFrame* frame) = 0;
   virtual void before_write(AVPacket* /*packet*/) {}
 
-  av::Output* out_;  // null in an analysis pass
+  av::Sink* out_;  // null in an analysis pass
   av::Encoder encoder_;
   std::optional<av::FilterGraph> graph_;
   int stream_ = -1;
@@ -167,7 +170,7 @@ class EncodeChain {
 // Video: scale/convert (and GIF palette) -> x264/x265/gif.
 class VideoChain : public EncodeChain {
  public:
-  VideoChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt, av::Output* out,
+  VideoChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt, av::Sink* out,
              Pass pass, const fs::path& scratch, const AVFrame* palette)
       : EncodeChain(plan.encoder.c_str(), out), plan_(plan) {
     const av::VideoSourceParams src = source_params(dec, in, in_fmt);
@@ -211,23 +214,20 @@ class VideoChain : public EncodeChain {
     av::Dictionary opts;
     set_encoder_rate_options(plan, c, opts, pass, scratch / "video-pass.log");
     encoder_.open(opts, fmt::format("{}x{} {}", c->width, c->height, av_get_pix_fmt_name(c->pix_fmt)));
-    if (out_) {
-      stream_ = out_->add_stream(c);
-      // Apple players want hvc1-tagged HEVC in MP4/MOV.
-      if (plan.encoder == "libx265" && std::string_view(out_->ctx()->oformat->name).find("mp4") != std::string_view::npos)
-        out_->ctx()->streams[stream_]->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
-    }
+    if (out_) stream_ = out_->add_stream(c);
   }
 
  private:
   void before_encode(AVFrame* f) override {
     f->pict_type = AV_PICTURE_TYPE_NONE;
     if (plan_.keyframe_grid > 0 && f->pts != AV_NOPTS_VALUE) {
-      // Keyframes on a fixed grid (k * grid seconds), so HLS segments cut there.
-      double t = static_cast<double>(f->pts) * av_q2d(encoder_.ctx()->time_base);
-      if (t + 1e-9 >= next_keyframe_) {
+      // Keyframes on a fixed grid (k * grid seconds), so HLS segments cut there: the
+      // first frame of every grid interval (the parallel engine's index cuts there too).
+      const double t = static_cast<double>(f->pts) * av_q2d(encoder_.ctx()->time_base);
+      const int64_t interval = plan::grid_interval(t, plan_.keyframe_grid);
+      if (interval > last_interval_) {
         f->pict_type = AV_PICTURE_TYPE_I;
-        next_keyframe_ = (std::floor(t / plan_.keyframe_grid + 1e-9) + 1) * plan_.keyframe_grid;
+        last_interval_ = interval;
       }
     }
   }
@@ -238,13 +238,13 @@ class VideoChain : public EncodeChain {
 
   const VideoPlan& plan_;
   int64_t frame_duration_ = 0;
-  double next_keyframe_ = 0;
+  int64_t last_interval_ = INT64_MIN;
 };
 
 // Audio: resample/format -> aac/mp3/vorbis/flac.
 class AudioChain : public EncodeChain {
  public:
-  AudioChain(const AudioPlan& plan, const av::Decoder& dec, const AVStream* in, av::Output* out)
+  AudioChain(const AudioPlan& plan, const av::Decoder& dec, const AVStream* in, av::Sink* out)
       : EncodeChain(plan.encoder.c_str(), out) {
     const AVCodecContext* d = dec.ctx();
     av::AudioSourceParams src;
@@ -282,13 +282,41 @@ class AudioChain : public EncodeChain {
 // Everything one output needs during one pass.
 struct Chain {
   const Target* target = nullptr;
-  std::unique_ptr<av::Output> output;  // null in an analysis pass
+  std::unique_ptr<av::Output> output;        // a muxer (null in an analysis pass)
+  std::unique_ptr<SegmentWriter> segment;    // or a segment file
+  av::Sink* sink = nullptr;                  // whichever of the two there is
   std::unique_ptr<VideoChain> video;
   std::unique_ptr<AudioChain> audio;
   std::unique_ptr<PaletteChain> palette;
   int video_copy_stream = -1;
   int audio_copy_stream = -1;
 };
+
+// Positions `input` so that decoding from `packet` (filled here) shows every frame at
+// or after `start` (stream time base, container start at zero). Timestamp seeks are
+// not keyframe-exact everywhere (MPEG-TS seeks by decoding time and can land on a P
+// frame), so the first video keyframe after the seek is checked and the seek backs
+// off until that keyframe is at or before `start`. Packets before it are dropped.
+// Returns false when the stream has no keyframe from there on.
+bool seek_to_keyframe(av::Input& input, int video, int64_t start, int64_t offset, AVPacket* packet) {
+  const AVRational tb = input.stream(video)->time_base;
+  for (int64_t backoff_s = 0;; backoff_s = backoff_s ? backoff_s * 2 : 1) {
+    const int64_t back = av_rescale_q(backoff_s, AVRational{1, 1}, tb);
+    const bool from_top = backoff_s > 3600 || start - back <= 0;
+    if (from_top) input.rewind();
+    else input.seek(video, start - back + offset);
+    while (input.read(packet)) {
+      const int64_t ts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+      if (packet->stream_index == video && (packet->flags & AV_PKT_FLAG_KEY) && ts != AV_NOPTS_VALUE) {
+        if (ts - offset <= start || from_top) return true;
+        break;  // overshot: back off further
+      }
+      av_packet_unref(packet);
+    }
+    av_packet_unref(packet);
+    if (from_top) return false;
+  }
+}
 
 bool needs_analysis(const Target& t) {
   const VideoPlan& v = t.plan.video;
@@ -308,8 +336,8 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     need_audio_decode |= !analysis && t.plan.audio.present && !t.plan.audio.copy && streams.audio >= 0;
   }
   std::optional<av::Decoder> vdec, adec;
-  if (need_video_decode) vdec.emplace(input.stream(streams.video), name);
-  if (need_audio_decode) adec.emplace(input.stream(streams.audio), name);
+  if (need_video_decode) vdec.emplace(input.stream(streams.video), name, control.decoder_threads);
+  if (need_audio_decode) adec.emplace(input.stream(streams.audio), name, control.decoder_threads);
 
   std::vector<Chain> chains;
   chains.reserve(targets.size());
@@ -317,35 +345,31 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     Chain ch;
     ch.target = &t;
     const Pass own_pass = t.plan.video.mode == RateMode::twopass ? pass : Pass::single;
-    if (!analysis) {
+    if (!analysis && t.segment_file) {
+      ch.segment = std::make_unique<SegmentWriter>(t.file, av::muxer_wants_global_header(t.plan.muxer.c_str()));
+      ch.sink = ch.segment.get();
+    } else if (!analysis) {
       ch.output = std::make_unique<av::Output>(t.file, t.plan.muxer.c_str());
+      ch.sink = ch.output.get();
     } else if (!needs_analysis(t)) {
       continue;
     }
     const size_t index = static_cast<size_t>(&t - targets.data());
     if (t.plan.video.present && streams.video >= 0) {
       if (t.plan.video.copy) {
-        if (!analysis) ch.video_copy_stream = ch.output->add_copy_stream(input.stream(streams.video));
+        if (!analysis) ch.video_copy_stream = ch.sink->add_copy_stream(input.stream(streams.video));
       } else if (analysis && t.plan.video.palette) {
         ch.palette = std::make_unique<PaletteChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx());
       } else {
         ch.video = std::make_unique<VideoChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx(),
-                                                ch.output.get(), own_pass, t.scratch_dir, palettes[index].get());
+                                                ch.sink, own_pass, t.scratch_dir, palettes[index].get());
       }
     }
     if (!analysis && t.plan.audio.present && streams.audio >= 0) {
-      if (t.plan.audio.copy) ch.audio_copy_stream = ch.output->add_copy_stream(input.stream(streams.audio));
-      else ch.audio = std::make_unique<AudioChain>(t.plan.audio, *adec, input.stream(streams.audio), ch.output.get());
+      if (t.plan.audio.copy) ch.audio_copy_stream = ch.sink->add_copy_stream(input.stream(streams.audio));
+      else ch.audio = std::make_unique<AudioChain>(t.plan.audio, *adec, input.stream(streams.audio), ch.sink);
     }
-    if (ch.output) {
-      av::Dictionary opts;
-      for (const auto& [k, v] : t.plan.muxer_options) opts.set(k.c_str(), v.c_str());
-      if (t.plan.container == Container::m3u8) {
-        fs::path segments = t.file.parent_path() / (t.file.stem().string() + "_%05d.ts");
-        opts.set("hls_segment_filename", segments.c_str());
-      }
-      ch.output->open(opts);
-    }
+    if (ch.output) open_muxer(*ch.output, t.plan, t.file);
     chains.push_back(std::move(ch));
   }
 
@@ -364,9 +388,10 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
                 span.end == INT64_MAX ? INT64_MAX : av_rescale_q(span.end, vtb, tb)};
   };
   const Span aspan = span_in(streams.audio);
-  if (span.start != INT64_MIN && streams.video >= 0) input.seek(streams.video, span.start + voffset);
-
   av::PacketPtr packet = av::make_packet();
+  // After a seek the first packet in hand is the keyframe decoding starts from.
+  bool pending = false;
+  if (span.start != INT64_MIN && streams.video >= 0) pending = seek_to_keyframe(input, streams.video, span.start, voffset, packet.get());
   av::PacketPtr copy = av::make_packet();
   av::FramePtr frame = av::make_frame();
   Progress progress{0, total, 0};
@@ -402,7 +427,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     }
   };
 
-  while (input.read(packet.get())) {
+  while (std::exchange(pending, false) || input.read(packet.get())) {
     if (control.cancel && control.cancel->load()) fail(ErrorCode::Cancelled, "{}: cancelled", name);
     const int idx = packet->stream_index;
     const bool is_video = idx == streams.video, is_audio = idx == streams.audio;
@@ -419,7 +444,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
         int out_stream = is_video ? ch.video_copy_stream : ch.audio_copy_stream;
         if (out_stream < 0) continue;
         av::check(av_packet_ref(copy.get(), packet.get()), "av_packet_ref");
-        ch.output->write(copy.get(), out_stream, input.stream(idx)->time_base);
+        ch.sink->write(copy.get(), out_stream, input.stream(idx)->time_base);
         av_packet_unref(copy.get());
       }
     }
@@ -452,8 +477,11 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     if (ch.video) ch.video->finish();
     if (ch.palette) palettes[static_cast<size_t>(ch.target - targets.data())] = ch.palette->finish();
     if (ch.audio) ch.audio->finish();
-    if (ch.output) ch.output->finish();
+    if (ch.sink) ch.sink->finish();
     auto& s = stats[static_cast<size_t>(ch.target - targets.data())];
+    if (ch.segment) s.segment_bytes = ch.segment->bytes();
+    s.source_frames = progress.frames;
+    s.corrupt_packets = (vdec ? vdec->corrupt_packets() : 0) + (adec ? adec->corrupt_packets() : 0);
     if (ch.video) s.video_frames = ch.video->frames();
     if (ch.audio) s.audio_packets = ch.audio->packets();
   }
@@ -468,12 +496,22 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
 
 }  // namespace
 
+void open_muxer(av::Output& output, const OutputPlan& plan, const fs::path& file) {
+  av::Dictionary opts;
+  for (const auto& [k, v] : plan.muxer_options) opts.set(k.c_str(), v.c_str());
+  if (plan.container == Container::m3u8) {
+    fs::path segments = file.parent_path() / (file.stem().string() + "_%05d.ts");
+    opts.set("hls_segment_filename", segments.c_str());
+  }
+  output.open(opts);
+}
+
 std::vector<TargetStats> run_pipeline(const fs::path& input, const StreamChoice& streams, const std::vector<Target>& targets,
                                       const RunControl& control, const Span& span) {
   // Two-pass rate control and GIF palettes need a look at every frame first.
   const bool two_pass = std::any_of(targets.begin(), targets.end(), needs_analysis);
   std::vector<av::FramePtr> palettes(targets.size());
-  if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr}, span, palettes);
+  if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr, control.decoder_threads}, span, palettes);
   return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control, span, palettes);
 }
 

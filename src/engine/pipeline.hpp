@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "av/output.hpp"
 #include "engine/resolve.hpp"
 
 namespace gopcast::engine {
@@ -20,6 +21,7 @@ struct Progress {
 struct RunControl {
   const std::atomic<bool>* cancel = nullptr;  // set from a signal handler to stop cleanly
   std::function<void(const Progress&)> progress;
+  int decoder_threads = 0;  // 0: as many as libav likes
 };
 
 // One output of a pipeline run.
@@ -27,11 +29,18 @@ struct Target {
   OutputPlan plan;
   std::filesystem::path file;         // where the muxer writes (a staging path)
   std::filesystem::path scratch_dir;  // private folder for pass logs (never published)
+  // The parallel engine's tasks write their packets into a segment file at `file`
+  // (engine/segment_file.hpp) instead of muxing them; encoders are still set up for
+  // the headers `plan.muxer` wants, so the gather is a plain remux.
+  bool segment_file = false;
 };
 
 struct TargetStats {
   int64_t video_frames = 0;
   int64_t audio_packets = 0;
+  int64_t source_frames = 0;  // decoded video frames of the span that reached the outputs
+  int64_t segment_bytes = 0;  // encoded bytes written to a segment file
+  int corrupt_packets = 0;    // input packets the decoders could not decode (skipped)
 };
 
 // A span of the input, in the chosen video stream's time base with the container's
@@ -48,6 +57,9 @@ struct StreamChoice {
   int video = -1;  // input stream indices, -1 = none
   int audio = -1;
 };
+
+// Opens `output` (at `file`) with the plan's muxer options; HLS segments go beside it.
+void open_muxer(av::Output& output, const OutputPlan& plan, const std::filesystem::path& file);
 
 // Runs all targets over `input` (two-pass targets get their analysis pass first).
 // With a span, decoding starts at the keyframe at or before span.start and stops once

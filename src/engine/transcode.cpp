@@ -11,50 +11,58 @@ namespace fs = std::filesystem;
 
 namespace gopcast {
 
-TranscodeResult transcode(const TranscodeRequest& request, const engine::RunControl& control) {
-  const auto started = std::chrono::steady_clock::now();
+PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
   if (request.outputs.empty()) fail(ErrorCode::Usage, "{}: no outputs requested", request.input.string());
-  MediaInfo source;
-  engine::StreamChoice streams;
+  PreparedTranscode p;
   {
     av::Input input = av::Input::open(request.input);
-    source = describe(input);
-    streams.video = input.select(AVMEDIA_TYPE_VIDEO, request.video_stream, "video_stream");
-    streams.audio = input.select(AVMEDIA_TYPE_AUDIO, request.audio_stream, "audio_stream");
+    p.source = describe(input);
+    p.streams.video = input.select(AVMEDIA_TYPE_VIDEO, request.video_stream, "video_stream");
+    p.streams.audio = input.select(AVMEDIA_TYPE_AUDIO, request.audio_stream, "audio_stream");
   }
-  const StreamInfo* vsrc = streams.video >= 0 ? &source.streams[static_cast<size_t>(streams.video)] : nullptr;
-  const StreamInfo* asrc = streams.audio >= 0 ? &source.streams[static_cast<size_t>(streams.audio)] : nullptr;
-
-  std::vector<std::unique_ptr<StagedOutput>> staged;
-  std::vector<engine::Target> targets;
+  const StreamInfo* vsrc = p.streams.video >= 0 ? &p.source.streams[static_cast<size_t>(p.streams.video)] : nullptr;
+  const StreamInfo* asrc = p.streams.audio >= 0 ? &p.source.streams[static_cast<size_t>(p.streams.audio)] : nullptr;
   for (const auto& out : request.outputs) {
-    for (const auto& s : staged)
+    for (const auto& s : p.staged)
       if (s->final_path() == out.path) fail(ErrorCode::OutputNotWritable, "{}: named by two outputs", out.path.string());
     engine::Target target;
     target.plan = engine::plan_output(out.tmpl, vsrc, asrc, request.input.string());
-    staged.push_back(std::make_unique<StagedOutput>(out.path, request.input));
-    target.file = staged.back()->staging_file();
-    target.scratch_dir = staged.back()->scratch_dir();
-    targets.push_back(std::move(target));
+    p.staged.push_back(std::make_unique<StagedOutput>(out.path, request.input));
+    target.file = p.staged.back()->staging_file();
+    target.scratch_dir = p.staged.back()->scratch_dir();
+    p.targets.push_back(std::move(target));
   }
+  return p;
+}
 
-  auto stats = engine::run_pipeline(request.input, streams, targets, control);
-
-  TranscodeResult result;
-  result.input = request.input;
-  result.media_seconds = source.duration;
-  for (size_t i = 0; i < staged.size(); ++i) {
+std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, PreparedTranscode& prepared,
+                                          const std::vector<int64_t>& video_frames) {
+  std::vector<OutputResult> results;
+  for (size_t i = 0; i < prepared.staged.size(); ++i) {
     OutputResult r;
     // HLS writes its segments beside the playlist; everything else is one file.
-    r.files = staged[i]->commit();
+    r.files = prepared.staged[i]->commit();
     for (const auto& f : r.files) r.bytes += static_cast<int64_t>(fs::file_size(f));
     r.path = request.outputs[i].path;
     r.template_name = request.outputs[i].tmpl.name;
     r.user_data = request.outputs[i].user_data;
-    r.video_frames = stats[i].video_frames;
+    r.video_frames = video_frames[i];
     r.info = probe(r.path);
-    result.outputs.push_back(std::move(r));
+    results.push_back(std::move(r));
   }
+  return results;
+}
+
+TranscodeResult transcode(const TranscodeRequest& request, const engine::RunControl& control) {
+  const auto started = std::chrono::steady_clock::now();
+  PreparedTranscode prepared = prepare_transcode(request);
+  auto stats = engine::run_pipeline(request.input, prepared.streams, prepared.targets, control);
+  std::vector<int64_t> frames;
+  for (const auto& s : stats) frames.push_back(s.video_frames);
+  TranscodeResult result;
+  result.input = request.input;
+  result.media_seconds = prepared.source.duration;
+  result.outputs = publish_outputs(request, prepared, frames);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
 }
@@ -89,12 +97,18 @@ nlohmann::json to_json(const TranscodeResult& r) {
                           return v;
                         }()},
                        {"media_info", to_json(o.info)}});
-  return {{"schema", "gopcast.result/1"},
-          {"input", r.input.string()},
-          {"seconds", r.seconds},
-          {"media_seconds", r.media_seconds},
-          {"speed", r.seconds > 0 ? r.media_seconds / r.seconds : 0.0},
-          {"outputs", outputs}};
+  nlohmann::json j = {{"schema", "gopcast.result/1"},
+                       {"input", r.input.string()},
+                       {"seconds", r.seconds},
+                       {"media_seconds", r.media_seconds},
+                       {"speed", r.seconds > 0 ? r.media_seconds / r.seconds : 0.0},
+                       {"outputs", outputs}};
+  if (r.parallel) {
+    const auto& p = *r.parallel;
+    j["parallel"] = {{"engine", p.engine},         {"workers", p.workers},   {"segments", p.segments},
+                     {"resumed_segments", p.resumed_segments}, {"manifest", p.manifest.string()}, {"phases", p.phases}};
+  }
+  return j;
 }
 
 }  // namespace gopcast

@@ -2,10 +2,14 @@
 // The library's front door for local (single-process) transcoding: one input,
 // one or more outputs, published atomically when every output succeeded.
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "av/probe.hpp"
+#include "core/paths.hpp"
 #include "engine/pipeline.hpp"
 #include "spec/job.hpp"
 
@@ -34,16 +38,42 @@ struct OutputResult {
   MediaInfo info;                            // probe of the written output
 };
 
+// How a segment-parallel run went (absent for single-pass runs).
+struct ParallelSummary {
+  std::string engine;  // "local" or "mpi"
+  int workers = 0;
+  int segments = 0;
+  int resumed_segments = 0;  // taken from an earlier run's manifest, not re-encoded
+  std::filesystem::path manifest;
+  std::map<std::string, double> phases;  // wall-clock seconds: index, encode, gather, mux
+};
+
 struct TranscodeResult {
   std::filesystem::path input;
   double seconds = 0;  // wall-clock time
   double media_seconds = 0;  // input duration
   std::vector<OutputResult> outputs;
+  std::optional<ParallelSummary> parallel;
 };
 
 // Validates everything first (input, streams, templates against the source, output
-// folders), then runs. On any error nothing is left at any output path.
+// folders), then runs in one pass. On any error nothing is left at any output path.
+// (transcode_parallel in engine/parallel.hpp is the segment-parallel engine.)
 TranscodeResult transcode(const TranscodeRequest& request, const engine::RunControl& control = {});
+
+// The validated, staged form of a request that both engines start from: the source's
+// media info, the chosen streams, one staged output and pipeline target per output.
+struct PreparedTranscode {
+  MediaInfo source;
+  engine::StreamChoice streams;
+  std::vector<std::unique_ptr<StagedOutput>> staged;
+  std::vector<engine::Target> targets;
+};
+PreparedTranscode prepare_transcode(const TranscodeRequest& request);
+
+// Publishes every staged output (all or nothing) and probes what was written.
+std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, PreparedTranscode& prepared,
+                                          const std::vector<int64_t>& video_frames);
 
 // Builds the request for a job: expands output placeholders, resolves templates
 // with the job's overrides and then `extra` overrides.

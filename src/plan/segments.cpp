@@ -8,15 +8,10 @@
 
 namespace gopcast::plan {
 
-namespace {
-bool on_grid(const KeyframeIndex& index, int64_t pts, double grid) {
-  if (grid <= 0) return true;
-  double t = index.seconds(pts - index.keyframes.front().pts);
-  double k = std::round(t / grid);
-  // Within half a millisecond of a multiple: time bases like 1/1000 round grid points.
-  return k > 0 && std::abs(t - k * grid) < 5e-4;
+int64_t grid_interval(double seconds, double grid_seconds) {
+  // A nanosecond of slack: 1/1000 and 1/90000 time bases land a hair below grid points.
+  return static_cast<int64_t>(std::floor((seconds + 1e-9) / grid_seconds));
 }
-}  // namespace
 
 std::vector<Segment> plan_segments(const KeyframeIndex& index, const PlanOptions& options) {
   std::vector<Segment> out;
@@ -25,12 +20,15 @@ std::vector<Segment> plan_segments(const KeyframeIndex& index, const PlanOptions
   size_t start = 0;
   int64_t first_frame = 0;
   int64_t frames = 0;
+  double target = options.segment_seconds <= 0 ? HUGE_VAL : options.segment_seconds;
+  if (options.grid_seconds > 0 && target != HUGE_VAL)
+    target = (std::max(1.0, std::ceil(target / options.grid_seconds - 1e-9)) - 0.5) * options.grid_seconds;
   for (size_t i = 0; i < kf.size(); ++i) {
     frames += kf[i].frames;
     const bool last = i + 1 == kf.size();
     const int64_t next_pts = last ? index.end_pts : kf[i + 1].pts;
     const double length = index.seconds(next_pts - kf[start].pts);
-    const bool cut = last || (length + 1e-9 >= options.segment_seconds && on_grid(index, next_pts, options.grid_seconds));
+    const bool cut = last || length + 1e-9 >= target;
     if (!cut) continue;
     Segment s;
     s.index = static_cast<int>(out.size());
@@ -46,7 +44,7 @@ std::vector<Segment> plan_segments(const KeyframeIndex& index, const PlanOptions
   }
   // A tail much shorter than the target costs a worker a whole seek and encoder
   // start-up for little work: it joins the segment before it.
-  if (out.size() >= 2 && out.back().seconds() < 0.5 * options.segment_seconds) {
+  if (out.size() >= 2 && out.back().seconds() < 0.5 * target) {
     Segment tail = out.back();
     out.pop_back();
     out.back().end_frame = tail.end_frame;
@@ -64,6 +62,6 @@ std::vector<int> longest_first(const std::vector<Segment>& segments) {
   return order;
 }
 
-std::string segment_file_name(int index) { return fmt::format("seg-{:06}.bin", index); }
+std::string segment_file_name(int index, int output) { return fmt::format("seg-{:06}.o{}.bin", index, output); }
 
 }  // namespace gopcast::plan

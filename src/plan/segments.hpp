@@ -40,21 +40,27 @@ struct Segment {
 
 struct PlanOptions {
   double segment_seconds = 30;  // target length; segments end on the first keyframe at or after it
-  double grid_seconds = 0;      // > 0: segments end only on multiples of this (HLS segment grid)
+                                // (<= 0: the whole input is one segment)
+  double grid_seconds = 0;      // > 0: the index holds grid points (HLS segment grid) and
+                                // segments are whole multiples of the grid
 };
 
-// Cuts the index into segments of about `segment_seconds`, each starting at a keyframe;
-// a tail shorter than half the target joins the segment before it.
-// With a grid, a segment may end only at a keyframe lying on a grid multiple (the
-// encoder forces keyframes there, so the caller passes a grid-aligned index).
+// Cuts the index into segments of about `segment_seconds`, each starting at an entry
+// of the index; a tail shorter than half the target joins the segment before it.
+// With a grid, the index's entries are grid points (engine::index_keyframes with a
+// grid) and the target is rounded up to a whole number of grid intervals.
 // Linear in the number of keyframes.
 std::vector<Segment> plan_segments(const KeyframeIndex& index, const PlanOptions& options);
 
 // Dispatch order for dynamic scheduling: longest first, ties by index.
 std::vector<int> longest_first(const std::vector<Segment>& segments);
 
-// The name of a segment's scratch file, e.g. "seg-000042.bin" (one function, so every
-// rank and the resume logic agree).
-std::string segment_file_name(int index);
+// The grid interval a time falls in: the encoder forces a keyframe on the first frame
+// of each interval, and the index cuts there (one function, so both agree).
+int64_t grid_interval(double seconds, double grid_seconds);
+
+// The name of the scratch file of one segment of one output, e.g. "seg-000042.o0.bin"
+// (one function, so every rank and the resume logic agree).
+std::string segment_file_name(int index, int output);
 
 }  // namespace gopcast::plan

@@ -25,6 +25,11 @@ Job load_job(const fs::path& path) {
   if (auto v = input.string("audio_stream")) job.input.audio_stream = *v;
   input.finish();
 
+  auto parallel = root.table("parallel");
+  job.parallel.segment_seconds = parallel.number("segment_seconds", 0, 86400);
+  if (auto v = parallel.string("manifest")) job.parallel.manifest = resolve(*v);
+  parallel.finish();
+
   const toml::node* outputs = root.raw("outputs");
   const toml::array* array = outputs ? outputs->as_array() : nullptr;
   if (!array || array->empty())

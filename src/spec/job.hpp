@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,17 @@ struct JobOutput {
   std::string origin;    // "job.toml: outputs[1]" for messages
 };
 
+// [parallel]: how the segment-parallel engine cuts this job (command options win).
+struct JobParallel {
+  std::optional<double> segment_seconds;   // target segment length; 0 = one segment
+  std::filesystem::path manifest;          // "" = <first output>.manifest.h5
+};
+
 struct Job {
   std::filesystem::path file;  // the job file ("" for jobs built in code)
   JobInput input;
   std::vector<JobOutput> outputs;
+  JobParallel parallel;
 };
 
 // Reads and validates a job file (syntax, keys, types; templates are resolved at run time).

@@ -60,14 +60,27 @@ TEST(PlanSegments, ShortTailJoinsThePreviousSegment) {
   EXPECT_DOUBLE_EQ(segs[1].seconds(), 11.0);
 }
 
-TEST(PlanSegments, GridOnlyCutsOnGridMultiples) {
-  // Keyframes every second, HLS grid of 4 s, target 6 s: cuts at 8 s and 16 s, and
-  // the 4 s tail is long enough to stand alone.
-  auto segs = plan_segments(regular(24 * 20, 24), {6, 4});
+TEST(PlanSegments, GridSegmentsAreWholeMultiplesOfTheGrid) {
+  // A grid index (an entry every 4 s HLS interval), target 6 s: rounded up to two
+  // intervals, cuts at 8 s and 16 s, and the 4 s tail is long enough to stand alone.
+  auto segs = plan_segments(regular(24 * 20, 96), {6, 4});
   ASSERT_EQ(segs.size(), 3u);
   EXPECT_DOUBLE_EQ(segs[0].seconds(), 8.0);
   EXPECT_DOUBLE_EQ(segs[1].seconds(), 8.0);
   EXPECT_DOUBLE_EQ(segs[2].seconds(), 4.0);
+}
+
+TEST(PlanSegments, GridIntervalsAbsorbTimeBaseRounding) {
+  EXPECT_EQ(grid_interval(0.0, 6), 0);
+  EXPECT_EQ(grid_interval(5.999, 6), 0);
+  EXPECT_EQ(grid_interval(6.0 - 1e-12, 6), 1);  // 1/90000 arithmetic just below the grid point
+  EXPECT_EQ(grid_interval(12.0, 6), 2);
+}
+
+TEST(PlanSegments, ZeroTargetMakesOneSegment) {
+  auto segs = plan_segments(regular(720, 48), {0, 0});
+  ASSERT_EQ(segs.size(), 1u);
+  EXPECT_EQ(segs[0].end_frame, 720);
 }
 
 TEST(PlanSegments, LongestFirstIsStableAndComplete) {
@@ -79,7 +92,7 @@ TEST(PlanSegments, LongestFirstIsStableAndComplete) {
     segs[i].end_frame = lengths[i];
   }
   EXPECT_EQ(longest_first(segs), (std::vector<int>{1, 2, 0, 3}));
-  EXPECT_EQ(segment_file_name(42), "seg-000042.bin");
+  EXPECT_EQ(segment_file_name(42, 1), "seg-000042.o1.bin");
 }
 
 TEST(PlanSegments, EmptyIndexGivesNoSegments) { EXPECT_TRUE(plan_segments(KeyframeIndex{}, {10, 0}).empty()); }

@@ -1,0 +1,66 @@
+#pragma once
+// The segment manifest: one HDF5 file per job that records the input's keyframe
+// index, every segment of the plan (frames, times, bytes, timings, rank, status) and
+// the job's attributes. Readable by h5py without gopcast (docs/manifest.md). This is
+// the only part of gopcast that includes HDF5.
+//
+// Crash safety: write() builds a complete file under a temporary name in the same
+// folder and renames it over the manifest path, so the file at the path is always a
+// whole, valid HDF5 file, whatever moment the job is killed at. The engine throttles
+// how often it calls write(); each call is linear in the number of segments.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plan/segments.hpp"
+
+namespace gopcast::manifest {
+
+enum class SegmentStatus { pending, running, done, failed };
+// Stable lowercase names, as stored in the file: "pending", "running", "done", "failed".
+std::string_view status_name(SegmentStatus s);
+
+struct SegmentRecord {
+  plan::Segment segment;        // index, frames [first, end), pts [start, end), time base
+  int64_t bytes = 0;            // encoded video bytes of the segment (all outputs)
+  double encode_seconds = 0;    // wall-clock seconds the worker spent on it
+  int rank = -1;                // MPI rank or local worker number that encoded it last
+  std::string host;             // host name of that rank
+  SegmentStatus status = SegmentStatus::pending;
+  int attempts = 0;             // how many times it was started (resumed runs add up)
+};
+
+struct ManifestInfo {
+  std::string job_key;          // hash of input identity, outputs, resolved templates, plan parameters
+  std::string input;            // input path as given
+  int64_t input_bytes = 0;
+  std::string templates;        // the resolved templates of the outputs, as TOML text
+  std::vector<std::string> outputs;  // final output paths
+  std::string gopcast_version;
+  double segment_seconds = 0;   // plan parameters
+  double grid_seconds = 0;      // HLS grid (0: segments cut at input keyframes)
+  int workers = 0;              // ranks or local workers of the run that wrote the file
+  std::string engine;           // "local" or "mpi"
+  std::string state;            // "running", "done", "failed", "cancelled"
+  std::map<std::string, double> phases;  // wall-clock seconds: "index", "encode", "gather", "mux"
+};
+
+struct Manifest {
+  ManifestInfo info;
+  plan::KeyframeIndex index;
+  std::vector<SegmentRecord> segments;
+};
+
+// Writes the whole manifest atomically (temporary file + rename). Throws Error with
+// ErrorCode::OutputNotWritable naming the path when it cannot be written.
+void write(const std::filesystem::path& path, const Manifest& manifest);
+
+// Reads a manifest written by write(). Returns nullopt when there is no file at
+// `path`; throws Error (ResourceContentBad, naming the path) when the file exists
+// but is not a gopcast manifest of a schema this version reads.
+std::optional<Manifest> read(const std::filesystem::path& path);
+
+}  // namespace gopcast::manifest
