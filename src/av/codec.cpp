@@ -5,6 +5,10 @@
 #include "av/check.hpp"
 #include "core/log.hpp"
 
+extern "C" {
+#include <x264.h>
+}
+
 namespace gopcast::av {
 
 Decoder::Decoder(const AVStream* stream, std::string_view input_name, int threads) {
@@ -72,6 +76,15 @@ bool Encoder::receive(AVPacket* packet) {
   if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return false;
   check(ret, "avcodec_receive_packet", context_);
   return true;
+}
+
+unsigned x264_reproducible_cpu_flags() {
+  static const unsigned flags = [] {
+    x264_param_t p;
+    x264_param_default(&p);  // fills p.cpu with x264's own detection
+    return p.cpu & ~static_cast<unsigned>(X264_CPU_AVX512);
+  }();
+  return flags;
 }
 
 }  // namespace gopcast::av

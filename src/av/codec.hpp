@@ -49,4 +49,10 @@ class Encoder {
   std::string context_;
 };
 
+// The CPU feature flags libx264 should use ("asm=" value): everything x264 detects
+// except AVX-512, whose MB-tree code reads uninitialised memory in libx264 0.164
+// (the same encode gives different bytes depending on what the heap held before:
+// try MALLOC_PERTURB_ with the ffmpeg tool). Without it output is reproducible.
+unsigned x264_reproducible_cpu_flags();
+
 }  // namespace gopcast::av

@@ -61,7 +61,14 @@ void set_encoder_rate_options(const VideoPlan& v, AVCodecContext* c, av::Diction
   // x264's frame-threaded VBV/ABR rate control depends on thread timing, so its
   // output differs run to run; sliced threads keep bitrate modes byte-reproducible.
   if (x264 && (v.bitrate || v.maxrate) && v.threads != 1) add_param("sliced-threads=1");
-  if (x265) add_param("log-level=error");
+  if (x264) add_param(fmt::format("asm={}", av::x264_reproducible_cpu_flags()));
+  if (x265) {
+    add_param("log-level=error");
+    // libx265 ignores thread_count and sizes its pool from the machine's cores, and
+    // its output depends on that: the template's threads decide instead.
+    if (v.threads == 1) add_param("pools=none:frame-threads=1");
+    else if (v.threads > 1) add_param(fmt::format("pools={}", v.threads));
+  }
   if (!params.empty()) opts.set(x264 ? "x264-params" : "x265-params", params.c_str());
 }
 
