@@ -207,7 +207,8 @@ TranscodeResult coordinate(const mpi::Communicator& comm, eng::Coordinator& coor
     if (g_cancel && !named_dead) {
       named_dead = true;
       auto e = dead_rank_error(coord, peers, host);
-      coord.failed(std::make_exception_ptr(e ? *e : Error(ErrorCode::Cancelled, "gopcast-mpi: cancelled by a signal")));
+      coord.failed(std::make_exception_ptr(
+          e ? *e : Error(ErrorCode::Cancelled, coord.context().input.string() + ": cancelled by a signal; rerun the same command to resume")));
     }
     auto m = active > 0 ? comm.poll() : std::nullopt;
     if (!m) {

@@ -15,5 +15,6 @@ echo "== unit tests (ctest)"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
 echo "== media and CLI tests (pytest)"
 export GOPCAST_BIN="$build/src/gopcast"
+export GOPCAST_MPI_BIN="$build/mpi/gopcast-mpi"
 cd "$root"
 /usr/bin/python3 -m pytest -q -n "$(nproc)" tests/cli

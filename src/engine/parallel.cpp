@@ -337,12 +337,13 @@ void Coordinator::tick() {
       failed(std::current_exception());
     }
   }
-  if (!control_.progress) return;
   int64_t done;
   {
     std::lock_guard lock(mutex_);
+    if (manifest_dirty_ && !stop_) write_manifest(false);
     done = frames_done_;
   }
+  if (!control_.progress) return;
   std::lock_guard lock(progress_mutex_);
   Progress p;
   p.frames = done;
@@ -469,8 +470,12 @@ void Coordinator::write_manifest(bool force) {
   // Caller holds mutex_. A rewrite is linear in the segments; at most one a second
   // keeps the whole job linear too.
   const double now = now_seconds();
-  if (!force && now - last_manifest_write_ < 1.0) return;
+  if (!force && now - last_manifest_write_ < 1.0) {
+    manifest_dirty_ = true;  // tick() writes it once the second is over
+    return;
+  }
   last_manifest_write_ = now;
+  manifest_dirty_ = false;
   manifest::Manifest m;
   m.info.job_key = job_key_;
   m.info.input = request_.input.string();

@@ -125,7 +125,8 @@ class Coordinator {
   // returns when all tasks are done and the packets are written. Call on one thread.
   // Throws the job's first error (or Cancelled) when the job stops.
   void gather();
-  // Reports progress and notices cancellation; call periodically from one thread.
+  // Reports progress, notices cancellation and writes manifest changes held back by
+  // the once-a-second limit; call periodically from one thread.
   void tick();
 
   // After gather(): publishes the outputs and writes the final manifest.
@@ -167,6 +168,7 @@ class Coordinator {
   std::vector<int64_t> gathered_frames_;
   double t_start_ = 0, t_index_ = 0, t_encoded_ = 0, t_gathered_ = 0;
   double last_manifest_write_ = -1e9;
+  bool manifest_dirty_ = false;
   std::mutex progress_mutex_;
 };
 
