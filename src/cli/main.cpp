@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "av/check.hpp"
+#include "av/codec.hpp"
 #include "av/probe.hpp"
 #include "cli/render.hpp"
 #include "core/error.hpp"
@@ -132,6 +133,10 @@ int main(int argc, char** argv) {
   add_parallel(run_cmd, par);
   add_common(run_cmd, common);
 
+  // version
+  auto* version_cmd = app.add_subcommand("version", "Show versions of gopcast and the libraries it runs on");
+  add_common(version_cmd, common);
+
   // errors
   auto* errors_cmd = app.add_subcommand("errors", "List the error codes and exit statuses");
   add_common(errors_cmd, common);
@@ -180,6 +185,15 @@ int main(int argc, char** argv) {
       run_job(std::move(job), tc_sets, par, "transcoding", common);
     } else if (*run_cmd) {
       run_job(load_job(job_path), run_sets, par, "running " + job_path, common);
+    } else if (*version_cmd) {
+      nlohmann::json v = {{"gopcast", GOPCAST_VERSION_STRING},
+                          {"libavcodec", LIBAVCODEC_IDENT},
+                          {"libavformat", LIBAVFORMAT_IDENT},
+                          {"x264_asm", av::x264_reproducible_cpu_flags()}};
+      if (common.json) std::cout << v.dump(2) << "\n";
+      else
+        std::cout << fmt::format("gopcast {}\n{}, {}\nx264 CPU flags (asm=): {} (AVX-512 left out: see docs/benchmarks.md)\n",
+                                 GOPCAST_VERSION_STRING, LIBAVCODEC_IDENT, LIBAVFORMAT_IDENT, av::x264_reproducible_cpu_flags());
     } else if (*errors_cmd) {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& c : error_codes()) {

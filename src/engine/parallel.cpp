@@ -1,5 +1,6 @@
 #include "engine/parallel.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -507,8 +508,7 @@ TranscodeResult Coordinator::finish() {
   result.input = request_.input;
   result.outputs = publish_outputs(request_, prepared_, frames);
   const double t_muxed = now_seconds();
-  MediaInfo info = probe(request_.input);
-  result.media_seconds = info.duration;
+  result.media_seconds = context_.duration;
   ParallelSummary summary;
   summary.engine = engine_name_;
   summary.workers = workers_;
@@ -529,6 +529,8 @@ TranscodeResult Coordinator::finish() {
   manifest::write(manifest_path_, m);
   std::error_code ec;
   fs::remove_all(context_.work_dir, ec);
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) summary.coordinator_peak_rss_kib = usage.ru_maxrss;
   result.parallel = summary;
   result.seconds = now_seconds() - t_start_;
   return result;

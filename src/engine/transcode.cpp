@@ -106,7 +106,8 @@ nlohmann::json to_json(const TranscodeResult& r) {
   if (r.parallel) {
     const auto& p = *r.parallel;
     j["parallel"] = {{"engine", p.engine},         {"workers", p.workers},   {"segments", p.segments},
-                     {"resumed_segments", p.resumed_segments}, {"manifest", p.manifest.string()}, {"phases", p.phases}};
+                     {"resumed_segments", p.resumed_segments}, {"manifest", p.manifest.string()}, {"phases", p.phases},
+                     {"coordinator_peak_rss_kib", p.coordinator_peak_rss_kib}};
   }
   return j;
 }

@@ -46,6 +46,7 @@ struct ParallelSummary {
   int resumed_segments = 0;  // taken from an earlier run's manifest, not re-encoded
   std::filesystem::path manifest;
   std::map<std::string, double> phases;  // wall-clock seconds: index, encode, gather, mux
+  int64_t coordinator_peak_rss_kib = 0;  // the coordinating process (MPI rank 0), workers included if local
 };
 
 struct TranscodeResult {
