@@ -234,6 +234,8 @@ bool SegmentReader::read(AVPacket* p) {
   In in(file_.get(), name_);
   const uint32_t tag = in.u32();
   if (tag == kEnd) {
+    if (in.i64() != packets_read_)
+      fail<MediaError>(ErrorCode::TranscodeFailed, "segment: read: packet count does not match, it was not written whole ({})", name_);
     ended_ = true;
     return false;
   }
@@ -251,6 +253,7 @@ bool SegmentReader::read(AVPacket* p) {
   p->dts = dts;
   p->duration = duration;
   p->flags = flags;
+  ++packets_read_;
   return true;
 }
 

@@ -85,6 +85,7 @@ class SegmentReader {
   FilePtr file_;
   std::vector<Stream> streams_;
   bool ended_ = false;
+  int64_t packets_read_ = 0;
 };
 
 // True when `path` holds a whole segment file (its end record is present).
