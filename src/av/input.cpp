@@ -126,9 +126,12 @@ void Input::seek(int stream_index, int64_t ts) {
 }
 
 void Input::rewind() {
-  // Byte 0 is exact where byte seeks exist (TS, PS, FLV...); elsewhere the index is.
-  if (!(ctx_->iformat->flags & AVFMT_NO_BYTE_SEEK) && avformat_seek_file(ctx_.get(), -1, 0, 0, 0, AVSEEK_FLAG_BYTE) >= 0) return;
-  check(avformat_seek_file(ctx_.get(), -1, INT64_MIN, start_time(), start_time(), 0), "avformat_seek_file", path_.string());
+  // Reopening is the one exact way back for every demuxer: a byte seek to 0 makes
+  // Matroska and ASF resync at the next cluster, and timestamp seeks are not exact in
+  // MPEG-TS. Stream indices and parameters are those of the same file.
+  Input fresh = open(path_);
+  ctx_ = std::move(fresh.ctx_);
+  end_us_ = 0;
 }
 
 int64_t Input::start_time() const { return ctx_->start_time == AV_NOPTS_VALUE ? 0 : ctx_->start_time; }

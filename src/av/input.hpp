@@ -34,7 +34,8 @@ class Input {
 
   // Seeks so that the next packet read for `stream` is the keyframe at or before `ts`.
   void seek(int stream, int64_t ts);
-  // Back to the first packet.
+  // Back to the first packet (the file is reopened: AVStream pointers taken before
+  // are no longer valid; indices and parameters stay the same).
   void rewind();
 
   // The container's start time in AV_TIME_BASE units (0 if unknown); outputs start here.

@@ -304,18 +304,21 @@ struct Chain {
 // not keyframe-exact everywhere (MPEG-TS seeks by decoding time and can land on a P
 // frame), so the first video keyframe after the seek is checked and the seek backs
 // off until that keyframe is at or before `start`. Packets before it are dropped.
-// Returns false when the stream has no keyframe from there on.
+// Returns false when the stream has no keyframe from there on. `input` must be freshly
+// opened (a span from the top needs no seek at all).
 bool seek_to_keyframe(av::Input& input, int video, int64_t start, int64_t offset, AVPacket* packet) {
   const AVRational tb = input.stream(video)->time_base;
   for (int64_t backoff_s = 0;; backoff_s = backoff_s ? backoff_s * 2 : 1) {
     const int64_t back = av_rescale_q(backoff_s, AVRational{1, 1}, tb);
     const bool from_top = backoff_s > 3600 || start - back <= 0;
-    if (from_top) input.rewind();
-    else input.seek(video, start - back + offset);
+    if (!from_top) input.seek(video, start - back + offset);
+    else if (backoff_s > 0) input.rewind();
     while (input.read(packet)) {
+      // From the top, decoding starts with the stream's first packet, whatever its flags.
+      if (packet->stream_index == video && from_top) return true;
       const int64_t ts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
       if (packet->stream_index == video && (packet->flags & AV_PKT_FLAG_KEY) && ts != AV_NOPTS_VALUE) {
-        if (ts - offset <= start || from_top) return true;
+        if (ts - offset <= start) return true;
         break;  // overshot: back off further
       }
       av_packet_unref(packet);

@@ -172,9 +172,10 @@ def test_hls_output(derived, outdir, seconds, expected):
     extra = [] if seconds is None else ["--set", f"mux.hls_segment_seconds={seconds}"]
     run_gopcast("transcode", "-q", src, "-o", out, *extra, *FAST)
     durations, segments, target = hls_playlist(out)
-    # Segments are TS files named {stem}_00000.ts ... next to the playlist, and nothing else.
+    # Segments are TS files named {stem}_00000.ts ... next to the playlist, and nothing
+    # else but the segment manifest of the parallel engine.
     assert segments == [f"live_{i:05d}.ts" for i in range(len(segments))]
-    assert sorted(p.name for p in outdir.iterdir()) == sorted(["live.m3u8", *segments])
+    assert sorted(p.name for p in outdir.iterdir()) == sorted(["live.m3u8", "live.m3u8.manifest.h5", *segments])
     # Every segment but the last lasts the segment length (keyframes forced on the grid).
     assert len(durations) == len(expected), durations
     for d, e in zip(durations, expected):
