@@ -94,6 +94,11 @@ JobContext job_context(const TranscodeRequest& request) {
 
 namespace {
 
+// Enough P frames for x264's running quantiser average to reflect the content (its
+// weight on the cold-start value falls below 1% with the first P frame); few enough
+// to cost little next to a 10 s segment.
+constexpr int64_t kPrerollFrames = 12;
+
 fs::path segment_path(const JobContext& ctx, int segment, size_t output) {
   return ctx.work_dir / plan::segment_file_name(segment, static_cast<int>(output));
 }
@@ -139,7 +144,10 @@ TaskResult run_task(const JobContext& ctx, const TaskSpec& task, const std::atom
   Span span;
   if (task.kind == TaskKind::segment) {
     streams.audio = -1;
-    span = Span{task.segment.start_pts, task.segment.end_pts};
+    const auto& g = task.segment;
+    span = Span{g.start_pts, g.end_pts, true};
+    // A preroll of about kPrerollFrames frames before every segment but the first.
+    if (g.index > 0 && g.frames() > 0) span.preroll = g.start_pts - kPrerollFrames * (g.end_pts - g.start_pts) / g.frames();
   } else {
     streams.video = -1;
   }

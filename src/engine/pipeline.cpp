@@ -126,11 +126,15 @@ class EncodeChain {
   }
 
   void finish() {
+    if (complete()) return;  // everything kept is out; the rest was lookahead only
     graph_->push(nullptr);
     drain_graph();
     encoder_.send(nullptr);
     drain_encoder();
   }
+
+  // True when the chain needs no more input (see VideoChain::set_tail).
+  virtual bool complete() const { return false; }
 
   int64_t frames() const { return frames_; }
   int64_t packets() const { return packets_; }
@@ -139,7 +143,8 @@ class EncodeChain {
   EncodeChain(const char* encoder, av::Sink* out) : out_(out), encoder_(encoder) {}
 
   virtual void before_encode(AVFrame* frame) = 0;
-  virtual void before_write(AVPacket* /*packet*/) {}
+  // False drops the packet (a frame that was only there for the lookahead).
+  virtual bool before_write(AVPacket* /*packet*/) { return true; }
 
   av::Sink* out_;  // null in an analysis pass
   av::Encoder encoder_;
@@ -159,12 +164,11 @@ class EncodeChain {
 
   void drain_encoder() {
     while (encoder_.receive(packet_.get())) {
-      if (out_) {
-        before_write(packet_.get());
-        out_->write(packet_.get(), stream_, encoder_.ctx()->time_base);
+      if (before_write(packet_.get())) {
+        if (out_) out_->write(packet_.get(), stream_, encoder_.ctx()->time_base);
+        ++packets_;
       }
       av_packet_unref(packet_.get());
-      ++packets_;
     }
   }
 
@@ -227,6 +231,18 @@ class VideoChain : public EncodeChain {
  private:
   void before_encode(AVFrame* f) override {
     f->pict_type = AV_PICTURE_TYPE_NONE;
+    if (head_start_ != INT64_MIN && f->pts != AV_NOPTS_VALUE && f->pts >= head_start_ && !head_forced_) {
+      f->pict_type = AV_PICTURE_TYPE_I;
+      head_forced_ = true;
+    }
+    if (tail_end_ != INT64_MAX && f->pts != AV_NOPTS_VALUE) {
+      if (f->pts < tail_end_) {
+        if (head_start_ == INT64_MIN || f->pts >= head_start_) ++frames_before_end_;
+      } else if (!boundary_forced_) {
+        f->pict_type = AV_PICTURE_TYPE_I;
+        boundary_forced_ = true;
+      }
+    }
     if (plan_.keyframe_grid > 0 && f->pts != AV_NOPTS_VALUE) {
       // Keyframes on a fixed grid (k * grid seconds), so HLS segments cut there: the
       // first frame of every grid interval (the parallel engine's index cuts there too).
@@ -239,9 +255,38 @@ class VideoChain : public EncodeChain {
     }
   }
 
-  void before_write(AVPacket* p) override {
+  bool before_write(AVPacket* p) override {
+    if (tail_end_ != INT64_MAX && p->pts >= tail_end_) return false;
+    if (head_start_ != INT64_MIN && p->pts < head_start_) return false;
     if (p->duration == 0) p->duration = frame_duration_;
+    ++kept_;
+    return true;
   }
+
+ public:
+  // A segment that is not the input's last: frames at or after `end` (input stream
+  // time base) still go to the encoder, so its lookahead and MB-tree see past the
+  // cut as a single pass would, but the first of them is forced to a keyframe (no
+  // kept frame can reference it or anything after), their packets are dropped, and
+  // the chain is complete once every frame before `end` is out: the overlap is
+  // analysed by the lookahead, never fully encoded.
+  void set_tail(int64_t end, AVRational time_base) { tail_end_ = av_rescale_q(end, time_base, encoder_.ctx()->time_base); }
+  // The mirror at the start: frames before `start` (a short preroll) are encoded so
+  // the rate control has the history a single pass would have (x264 sizes an I frame
+  // from the recent P frames' quantisers), the frame at `start` is forced to a
+  // keyframe, and the preroll's packets are dropped.
+  void set_head(int64_t start, AVRational time_base) { head_start_ = av_rescale_q(start, time_base, encoder_.ctx()->time_base); }
+  bool complete() const override { return boundary_forced_ && kept_ == frames_before_end_; }
+  bool wants_tail() const { return tail_end_ != INT64_MAX && !complete(); }
+  bool has_head() const { return head_start_ != INT64_MIN; }
+
+ private:
+  int64_t tail_end_ = INT64_MAX;
+  int64_t head_start_ = INT64_MIN;
+  bool head_forced_ = false;
+  bool boundary_forced_ = false;
+  int64_t frames_before_end_ = 0;
+  int64_t kept_ = 0;
 
   const VideoPlan& plan_;
   int64_t frame_duration_ = 0;
@@ -373,6 +418,11 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       } else {
         ch.video = std::make_unique<VideoChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx(),
                                                 ch.sink, own_pass, t.scratch_dir, palettes[index].get());
+        // Two-pass encodes must see the same frames in both passes: no lookahead tail.
+        if (span.lookahead_tail && span.end != INT64_MAX && own_pass == Pass::single)
+          ch.video->set_tail(span.end, input.stream(streams.video)->time_base);
+        if (span.preroll < span.start && own_pass == Pass::single)
+          ch.video->set_head(span.start, input.stream(streams.video)->time_base);
       }
     }
     if (!analysis && t.plan.audio.present && streams.audio >= 0) {
@@ -401,17 +451,37 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
   av::PacketPtr packet = av::make_packet();
   // After a seek the first packet in hand is the keyframe decoding starts from.
   bool pending = false;
-  if (span.start != INT64_MIN && streams.video >= 0) pending = seek_to_keyframe(input, streams.video, span.start, voffset, packet.get());
+  if (span.start != INT64_MIN && streams.video >= 0)
+    pending = seek_to_keyframe(input, streams.video, std::min(span.start, span.preroll), voffset, packet.get());
   av::PacketPtr copy = av::make_packet();
   av::FramePtr frame = av::make_frame();
   Progress progress{0, total, 0};
   bool past_end = false;  // a video frame at or after span.end came out of the decoder
 
+  // Frames past the span for chains that look ahead across the cut (bounded: x264's
+  // lookahead is at most 250 frames plus B-frames).
+  int64_t tail_frames = 0;
+  auto wants_tail = [&]() {
+    if (tail_frames >= 300) return false;
+    for (auto& ch : chains)
+      if (ch.video && ch.video->wants_tail()) return true;
+    return false;
+  };
   auto deliver_video = [&]() {
     while (vdec->receive(frame.get())) {
       frame->pts = frame->best_effort_timestamp;
       if (frame->pts != AV_NOPTS_VALUE && !span.contains(frame->pts)) {
-        past_end |= frame->pts >= span.end;
+        if (frame->pts >= span.preroll && frame->pts < span.start) {
+          for (auto& ch : chains)
+            if (ch.video && ch.video->has_head()) ch.video->push(frame.get());
+        } else if (frame->pts >= span.end) {
+          past_end = true;
+          if (wants_tail()) {
+            ++tail_frames;
+            for (auto& ch : chains)
+              if (ch.video && ch.video->wants_tail()) ch.video->push(frame.get());
+          }
+        }
         av_frame_unref(frame.get());
         continue;
       }
@@ -470,7 +540,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       if (control.progress) control.progress(progress);
     }
     av_packet_unref(packet.get());
-    if (past_end) break;
+    if (past_end && !wants_tail()) break;
   }
   // A bounded span stops early by design; only a full read can tell a truncated file.
   if (!span.bounded()) input.check_complete();

@@ -49,6 +49,12 @@ struct TargetStats {
 struct Span {
   int64_t start = INT64_MIN;
   int64_t end = INT64_MAX;
+  // Video encoders look past `end` (see VideoChain::set_tail): the parallel engine's
+  // segments then cost what the same frames cost inside a single pass.
+  bool lookahead_tail = false;
+  // < start: frames from here to `start` are a preroll for the video encoders (see
+  // VideoChain::set_head); decoding starts at the keyframe before it.
+  int64_t preroll = INT64_MAX;
   bool contains(int64_t pts) const { return pts >= start && pts < end; }
   bool bounded() const { return start != INT64_MIN || end != INT64_MAX; }
 };

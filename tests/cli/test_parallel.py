@@ -26,16 +26,16 @@ LOSSLESS = ["--set", "video.qp=0", "--set", "video.preset=ultrafast"]
 # --- helpers -------------------------------------------------------------------------------
 
 def parallel_run(src, out, *args, cwd=None):
-    """Runs `gopcast transcode ... --json`; returns the result's "parallel" object."""
-    proc = run_gopcast("transcode", src, "-o", out, *args, "--json") if cwd is None else \
-        run_in(cwd, "transcode", src, "-o", out, *args, "--json")
+    """Runs `gopcast transcode ... --json` (in `cwd`, if given); returns the "parallel" object."""
+    proc = run_in(cwd, "transcode", src, "-o", out, *args, "--json")
     result = json.loads(proc.stdout)
     assert "parallel" in result, result
     return result["parallel"]
 
 
 def run_in(cwd, *args, check=True):
-    """Runs gopcast in a folder (so that two runs can use the very same command line)."""
+    """Runs gopcast in a folder (None: this one), so that two runs in two folders can use
+    the very same command line."""
     cmd = [str(BIN), *map(str, args)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600)
     if check and proc.returncode != 0:
