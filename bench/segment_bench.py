@@ -76,7 +76,7 @@ def x264_asm():
 def ffmpeg_cmd(src, out, preset, asm, threads):
     t = [] if threads is None else ["-threads", str(threads)]
     return ["ffmpeg", "-v", "error", "-nostdin", "-y", *t, "-i", str(src), "-map", "0:v:0", "-map", "0:a:0",
-            "-c:v", "libx264", "-preset", preset, "-crf", "23", "-pix_fmt", "yuv420p", "-x264-params", f"asm={asm}", *t,
+            "-c:v", "libx264", "-preset", preset, "-crf", "23", "-pix_fmt", "yuv420p", "-x264-params", f"asm={asm}:cpu-independent=1", *t,
             "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart", str(out)]
 
 
@@ -131,7 +131,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--segment-seconds", type=float, default=10)
     ap.add_argument("--ranks", default="1,2,4,8,16")
-    ap.add_argument("--no-1080p", action="store_true")
+    ap.add_argument("--inputs", default="480p,1080p", help="which derived inputs to run (480p, 1080p)")
     ap.add_argument("--memory-minutes", default="2,20", help="input lengths for rank 0's peak memory ('' to skip)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/gopcast-bench"))
     args = ap.parse_args()
@@ -141,7 +141,10 @@ def main():
     print(f"# gopcast segment benchmark\n\nmachine: {machine()}\n"
           f"settings: x264 preset {args.preset}, CRF 23, asm={asm}, AAC 128k stereo, MP4 faststart; "
           f"segments {args.segment_seconds:g} s; medians of {args.repeat} runs\n")
-    for label, src in derive_inputs(args.work, args.minutes, not args.no_1080p):
+    wanted = set(args.inputs.split(","))
+    for label, src in derive_inputs(args.work, args.minutes, "1080p" in wanted):
+        if label not in wanted:
+            continue
         out = args.work / "out" / f"{label}.mp4"
         out.parent.mkdir(parents=True, exist_ok=True)
         rows = []

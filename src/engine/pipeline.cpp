@@ -61,7 +61,9 @@ void set_encoder_rate_options(const VideoPlan& v, AVCodecContext* c, av::Diction
   // x264's frame-threaded VBV/ABR rate control depends on thread timing, so its
   // output differs run to run; sliced threads keep bitrate modes byte-reproducible.
   if (x264 && (v.bitrate || v.maxrate) && v.threads != 1) add_param("sliced-threads=1");
-  if (x264) add_param(fmt::format("asm={}", av::x264_reproducible_cpu_flags()));
+  // The same bytes on every node of a cluster, whatever its CPU generation (x264
+  // otherwise picks some algorithms by CPU), and without AVX-512 (see the function).
+  if (x264) add_param(fmt::format("asm={}:cpu-independent=1", av::x264_reproducible_cpu_flags()));
   if (x265) {
     add_param("log-level=error");
     // libx265 ignores thread_count and sizes its pool from the machine's cores, and

@@ -149,12 +149,17 @@ def reference_output(tmp_path, src):
     return tmp_path / "reference" / "out.mp4"
 
 
-def test_killed_worker_rank_is_named_and_resume_gives_identical_output(tmp_path, long_input):
+def start_job(tmp_path, src, ranks):
+    """A job on `ranks` ranks, started in the background: (folder, job, manifest, command, process)."""
     folder = tmp_path / "job"
-    job = write_job(folder, long_input, "out.mp4", 5, "android-mp4-480p")
-    manifest = folder / "out.mp4.manifest.h5"
-    cmd = [*MPIRUN, "-n", "3", str(MPI_BIN), str(job), "--set", "video.preset=veryfast"]
+    job = write_job(folder, src, "out.mp4", 5, "android-mp4-480p")
+    cmd = [*MPIRUN, "-n", str(ranks), str(MPI_BIN), str(job), "--set", "video.preset=veryfast"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return folder, job, folder / "out.mp4.manifest.h5", cmd, proc
+
+
+def test_killed_worker_rank_is_named_and_resume_gives_identical_output(tmp_path, long_input):
+    folder, job, manifest, cmd, proc = start_job(tmp_path, long_input, 3)
     rows = wait_for_rows(manifest, lambda r: any((r["rank"] == 2) & (r["status"] == b"running")), proc)
     victim = rank_pids(job)[2]
     os.kill(victim, signal.SIGKILL)
@@ -178,11 +183,7 @@ def test_killed_worker_rank_is_named_and_resume_gives_identical_output(tmp_path,
 
 
 def test_sigterm_to_mpirun_cancels_and_the_rerun_resumes(tmp_path, long_input):
-    folder = tmp_path / "job"
-    job = write_job(folder, long_input, "out.mp4", 5, "android-mp4-480p")
-    manifest = folder / "out.mp4.manifest.h5"
-    cmd = [*MPIRUN, "-n", "2", str(MPI_BIN), str(job), "--set", "video.preset=veryfast"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    folder, job, manifest, cmd, proc = start_job(tmp_path, long_input, 2)
     wait_for_rows(manifest, lambda r: (r["status"] == b"done").sum() >= 2, proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
