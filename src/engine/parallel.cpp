@@ -65,22 +65,13 @@ bool has_segmented_outputs(const TranscodeRequest& request) {
 
 namespace engine {
 
-JobContext job_context(const TranscodeRequest& request) {
-  if (request.outputs.empty()) fail(ErrorCode::Usage, "{}: no outputs requested", request.input.string());
+JobContext job_context(const TranscodeRequest& request, const StreamChoice& streams, double duration,
+                       std::vector<OutputPlan> plans) {
   JobContext ctx;
   ctx.input = request.input;
-  MediaInfo source;
-  {
-    av::Input input = av::Input::open(request.input);
-    source = describe(input);
-    ctx.streams.video = input.select(AVMEDIA_TYPE_VIDEO, request.video_stream, "video_stream");
-    ctx.streams.audio = input.select(AVMEDIA_TYPE_AUDIO, request.audio_stream, "audio_stream");
-  }
-  ctx.duration = source.duration;
-  const StreamInfo* vsrc = ctx.streams.video >= 0 ? &source.streams[static_cast<size_t>(ctx.streams.video)] : nullptr;
-  const StreamInfo* asrc = ctx.streams.audio >= 0 ? &source.streams[static_cast<size_t>(ctx.streams.audio)] : nullptr;
-  for (const auto& out : request.outputs) {
-    OutputPlan plan = plan_output(out.tmpl, vsrc, asrc, request.input.string());
+  ctx.streams = streams;
+  ctx.duration = duration;
+  for (auto& plan : plans) {
     const bool seg = segmentable(plan, ctx.streams);
     // Fixed per-segment threading, never derived from the machine or the rank count.
     if (seg && plan.video.threads == 0) plan.video.threads = 1;
@@ -92,11 +83,28 @@ JobContext job_context(const TranscodeRequest& request) {
   return ctx;
 }
 
+JobContext job_context(const TranscodeRequest& request) {
+  if (request.outputs.empty()) fail(ErrorCode::Usage, "{}: no outputs requested", request.input.string());
+  MediaInfo source;
+  StreamChoice streams;
+  {
+    av::Input input = av::Input::open(request.input);
+    source = describe(input);
+    streams.video = input.select(AVMEDIA_TYPE_VIDEO, request.video_stream, "video_stream");
+    streams.audio = input.select(AVMEDIA_TYPE_AUDIO, request.audio_stream, "audio_stream");
+  }
+  const StreamInfo* vsrc = streams.video >= 0 ? &source.streams[static_cast<size_t>(streams.video)] : nullptr;
+  const StreamInfo* asrc = streams.audio >= 0 ? &source.streams[static_cast<size_t>(streams.audio)] : nullptr;
+  std::vector<OutputPlan> plans;
+  for (const auto& out : request.outputs) plans.push_back(plan_output(out.tmpl, vsrc, asrc, request.input.string()));
+  return job_context(request, streams, source.duration, std::move(plans));
+}
+
 namespace {
 
 // Enough P frames for x264's running quantiser average to reflect the content (its
 // weight on the cold-start value falls below 1% with the first P frame); few enough
-// to cost little next to a 10 s segment.
+// to cost little next to a 10 s segment (12 of 240 frames) and to hold in memory.
 constexpr int64_t kPrerollFrames = 12;
 
 fs::path segment_path(const JobContext& ctx, int segment, size_t output) {
@@ -146,8 +154,9 @@ TaskResult run_task(const JobContext& ctx, const TaskSpec& task, const std::atom
     streams.audio = -1;
     const auto& g = task.segment;
     span = Span{g.start_pts, g.end_pts, true};
-    // A preroll of about kPrerollFrames frames before every segment but the first.
-    if (g.index > 0 && g.frames() > 0) span.preroll = g.start_pts - kPrerollFrames * (g.end_pts - g.start_pts) / g.frames();
+    // A rate-control preroll for every segment but the first (which starts cold in a
+    // single pass too).
+    if (g.index > 0) span.preroll_frames = kPrerollFrames;
   } else {
     streams.video = -1;
   }
@@ -179,7 +188,9 @@ Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions&
   t_start_ = now_seconds();
   // Everything a user can get wrong is checked here, before anything is written.
   prepared_ = prepare_transcode(request_);
-  context_ = job_context(request_);
+  std::vector<OutputPlan> plans;
+  for (const auto& t : prepared_.targets) plans.push_back(t.plan);
+  context_ = job_context(request_, prepared_.streams, prepared_.source.duration, std::move(plans));
   manifest_path_ = options_.manifest.empty() ? default_manifest_path(request_) : options_.manifest;
   if (!fs::is_directory(manifest_path_.parent_path().empty() ? "." : manifest_path_.parent_path()))
     fail(ErrorCode::OutputNotWritable, "{}: manifest folder does not exist", manifest_path_.string());

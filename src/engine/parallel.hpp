@@ -83,6 +83,9 @@ struct JobContext {
   double duration = 0;
 };
 JobContext job_context(const TranscodeRequest& request);
+// The same from what the coordinator already probed and planned.
+JobContext job_context(const TranscodeRequest& request, const StreamChoice& streams, double duration,
+                       std::vector<OutputPlan> plans);
 
 // Runs an audio or segment task (never a whole task) on this rank.
 TaskResult run_task(const JobContext& context, const TaskSpec& task, const std::atomic<bool>* cancel);

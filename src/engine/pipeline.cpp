@@ -273,10 +273,10 @@ class VideoChain : public EncodeChain {
   // the chain is complete once every frame before `end` is out: the overlap is
   // analysed by the lookahead, never fully encoded.
   void set_tail(int64_t end, AVRational time_base) { tail_end_ = av_rescale_q(end, time_base, encoder_.ctx()->time_base); }
-  // The mirror at the start: frames before `start` (a short preroll) are encoded so
-  // the rate control has the history a single pass would have (x264 sizes an I frame
-  // from the recent P frames' quantisers), the frame at `start` is forced to a
-  // keyframe, and the preroll's packets are dropped.
+  // The mirror at the start: a preroll (the span's first frames, timestamped just
+  // before `start`) is encoded first so the rate control has a history as in a single
+  // pass (x264 sizes an I frame from the recent P frames' quantisers); the frame at
+  // `start` is forced to a keyframe, and the preroll's packets are dropped.
   void set_head(int64_t start, AVRational time_base) { head_start_ = av_rescale_q(start, time_base, encoder_.ctx()->time_base); }
   bool complete() const override { return boundary_forced_ && kept_ == frames_before_end_; }
   bool wants_tail() const { return tail_end_ != INT64_MAX && !complete(); }
@@ -423,7 +423,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
         // Two-pass encodes must see the same frames in both passes: no lookahead tail.
         if (span.lookahead_tail && span.end != INT64_MAX && own_pass == Pass::single)
           ch.video->set_tail(span.end, input.stream(streams.video)->time_base);
-        if (span.preroll < span.start && own_pass == Pass::single)
+        if (span.preroll_frames > 0 && own_pass == Pass::single)
           ch.video->set_head(span.start, input.stream(streams.video)->time_base);
       }
     }
@@ -454,7 +454,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
   // After a seek the first packet in hand is the keyframe decoding starts from.
   bool pending = false;
   if (span.start != INT64_MIN && streams.video >= 0)
-    pending = seek_to_keyframe(input, streams.video, std::min(span.start, span.preroll), voffset, packet.get());
+    pending = seek_to_keyframe(input, streams.video, span.start, voffset, packet.get());
   av::PacketPtr copy = av::make_packet();
   av::FramePtr frame = av::make_frame();
   Progress progress{0, total, 0};
@@ -469,14 +469,45 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       if (ch.video && ch.video->wants_tail()) return true;
     return false;
   };
+  auto push_video = [&](AVFrame* f) {
+    for (auto& ch : chains) {
+      if (ch.video) ch.video->push(f);
+      if (ch.palette) ch.palette->push(f);
+    }
+    ++progress.frames;
+  };
+  // The span's first frames, held (by reference) until the preroll made of them is fed.
+  std::vector<av::FramePtr> head;
+  bool head_fed = true;
+  for (auto& ch : chains) head_fed = head_fed && !(ch.video && ch.video->has_head());
+  auto feed_head = [&]() {
+    if (head_fed) return;
+    head_fed = true;
+    const auto n = static_cast<int64_t>(head.size());
+    const int64_t step = n >= 2 ? std::max<int64_t>(1, (head.back()->pts - head.front()->pts) / (n - 1)) : 1;
+    for (int64_t i = 0; i < n; ++i) {
+      av::FramePtr copy(av_frame_clone(head[static_cast<size_t>(i)].get()));
+      if (!copy) fail(ErrorCode::Internal, "av: av_frame_clone: out of memory");
+      copy->pts = span.start - (n - i) * step;
+      for (auto& ch : chains)
+        if (ch.video && ch.video->has_head()) ch.video->push(copy.get());
+    }
+    for (auto& f : head) push_video(f.get());
+    head.clear();
+  };
   auto deliver_video = [&]() {
     while (vdec->receive(frame.get())) {
       frame->pts = frame->best_effort_timestamp;
+      if (!head_fed && (frame->pts == AV_NOPTS_VALUE || span.contains(frame->pts))) {
+        head.emplace_back(av_frame_clone(frame.get()));
+        if (!head.back()) fail(ErrorCode::Internal, "av: av_frame_clone: out of memory");
+        if (static_cast<int64_t>(head.size()) >= span.preroll_frames) feed_head();
+        av_frame_unref(frame.get());
+        continue;
+      }
       if (frame->pts != AV_NOPTS_VALUE && !span.contains(frame->pts)) {
-        if (frame->pts >= span.preroll && frame->pts < span.start) {
-          for (auto& ch : chains)
-            if (ch.video && ch.video->has_head()) ch.video->push(frame.get());
-        } else if (frame->pts >= span.end) {
+        if (frame->pts >= span.end) {
+          feed_head();
           past_end = true;
           if (wants_tail()) {
             ++tail_frames;
@@ -487,11 +518,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
         av_frame_unref(frame.get());
         continue;
       }
-      for (auto& ch : chains) {
-        if (ch.video) ch.video->push(frame.get());
-        if (ch.palette) ch.palette->push(frame.get());
-      }
-      ++progress.frames;
+      push_video(frame.get());
       av_frame_unref(frame.get());
     }
   };
@@ -550,6 +577,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     vdec->send(nullptr);
     deliver_video();
   }
+  feed_head();  // a span shorter than the preroll
   if (adec) {
     adec->send(nullptr);
     deliver_audio();

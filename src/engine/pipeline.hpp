@@ -52,9 +52,9 @@ struct Span {
   // Video encoders look past `end` (see VideoChain::set_tail): the parallel engine's
   // segments then cost what the same frames cost inside a single pass.
   bool lookahead_tail = false;
-  // < start: frames from here to `start` are a preroll for the video encoders (see
-  // VideoChain::set_head); decoding starts at the keyframe before it.
-  int64_t preroll = INT64_MAX;
+  // > 0: the span's first frames (this many) are first encoded as a preroll, then
+  // for real (see VideoChain::set_head); they are decoded once.
+  int64_t preroll_frames = 0;
   bool contains(int64_t pts) const { return pts >= start && pts < end; }
   bool bounded() const { return start != INT64_MIN || end != INT64_MAX; }
 };
