@@ -104,8 +104,8 @@ namespace {
 
 // Enough P frames for x264's running quantiser average to reflect the content (its
 // weight on the cold-start value falls below 1% with the first P frame); few enough
-// to cost little next to a 10 s segment (12 of 240 frames) and to hold in memory.
-constexpr int64_t kPrerollFrames = 12;
+// to cost little next to a 10 s segment (8 of 240 frames) and to hold in memory.
+constexpr int64_t kPrerollFrames = 8;
 
 fs::path segment_path(const JobContext& ctx, int segment, size_t output) {
   return ctx.work_dir / plan::segment_file_name(segment, static_cast<int>(output));
