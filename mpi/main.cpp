@@ -308,7 +308,7 @@ int run(int argc, char** argv) {
     }
     return 0;
   } catch (const Error& e) {
-    if (coord) coord->abandon(e.code() == ErrorCode::Cancelled);
+    if (coord) coord->abandon(e.code());
     // Ranks that died or were signalled will never reach MPI_Finalize.
     if (g_cancel) comm.leave_unfinalized();
     if (o.json) std::cout << nlohmann::json{{"error", {{"code", e.code_name()}, {"message", e.what()}, {"exit_status", e.exit_status()}}}}.dump(2) << "\n";

@@ -555,14 +555,24 @@ TranscodeResult Coordinator::finish() {
   return result;
 }
 
-void Coordinator::abandon(bool cancelled) {
+void Coordinator::abandon(ErrorCode code) {
   std::lock_guard lock(mutex_);
+  // Bad input has nothing to resume: it loses nothing and leaves nothing, work folder
+  // and manifest included. Interruptions and failures part-way keep both for a rerun.
+  const bool resumable = code == ErrorCode::Cancelled || code == ErrorCode::TranscodeFailed ||
+                         code == ErrorCode::Internal || code == ErrorCode::OutputNotWritable;
+  std::error_code ec;
+  if (!resumable) {
+    fs::remove_all(context_.work_dir, ec);
+    fs::remove(manifest_path_, ec);
+    return;
+  }
   for (auto& r : rows_)
     if (r.status == manifest::SegmentStatus::running) r.status = manifest::SegmentStatus::pending;
   try {
     write_manifest(true);
     manifest::Manifest m = *manifest::read(manifest_path_);
-    m.info.state = cancelled ? "cancelled" : "failed";
+    m.info.state = code == ErrorCode::Cancelled ? "cancelled" : "failed";
     manifest::write(manifest_path_, m);
   } catch (const std::exception& e) {
     log::warn("{}", e.what());
@@ -595,14 +605,14 @@ TranscodeResult transcode_parallel(const TranscodeRequest& request, const Parall
   for (auto& t : pool) t.join();
   if (!error) error = coord.error();
   if (error) {
-    bool cancelled = false;
+    ErrorCode code = ErrorCode::Internal;
     try {
       std::rethrow_exception(error);
     } catch (const Error& e) {
-      cancelled = e.code() == ErrorCode::Cancelled;
+      code = e.code();
     } catch (...) {
     }
-    coord.abandon(cancelled);
+    coord.abandon(code);
     std::rethrow_exception(error);
   }
   return coord.finish();

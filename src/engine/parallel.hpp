@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "engine/transcode.hpp"
 #include "manifest/manifest.hpp"
 #include "plan/segments.hpp"
@@ -134,9 +135,10 @@ class Coordinator {
 
   // After gather(): publishes the outputs and writes the final manifest.
   TranscodeResult finish();
-  // After a failure: writes the manifest (state "failed" or "cancelled"); the work
-  // folder stays for a resume, the staged outputs go.
-  void abandon(bool cancelled);
+  // After a failure with `code`: an interruption or a failure part-way writes the
+  // manifest (state "failed" or "cancelled") and keeps the work folder for a resume;
+  // bad input (nothing to resume) removes both. The staged outputs always go.
+  void abandon(ErrorCode code);
   // The job's first error, to rethrow.
   std::exception_ptr error() const;
 

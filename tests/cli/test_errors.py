@@ -4,6 +4,7 @@ import signal
 import subprocess
 import time
 
+import h5py
 import pytest
 
 from conftest import BIN, media, run_gopcast
@@ -159,7 +160,7 @@ def test_json_error_object(outdir):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_leaves_nothing(outdir, sig):
+def test_interrupt_leaves_no_output_only_what_a_resume_needs(outdir, sig):
     # A 30 s input at the slowest preset runs far longer than the 2 s we wait.
     proc = subprocess.Popen([str(BIN), "transcode", "-q", str(media("bbb-480p-30s.mp4")), "-o", str(outdir / "o.mp4"),
                              "--set", "video.preset=veryslow"], stderr=subprocess.PIPE, text=True)
@@ -169,4 +170,9 @@ def test_interrupt_leaves_nothing(outdir, sig):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == error_table()["Cancelled"], err
     assert "cancelled" in err
-    assert list(outdir.iterdir()) == []
+    # Nothing at the output path and no staged output; the manifest (state cancelled)
+    # and the hidden work folder stay so that the same command resumes.
+    assert sorted(p.name for p in outdir.iterdir()) == [".o.mp4.gopcast-work", "o.mp4.manifest.h5"]
+    with h5py.File(outdir / "o.mp4.manifest.h5") as f:
+        assert f.attrs["state"] == "cancelled"
+        assert b"running" not in set(f["segments"]["status"])

@@ -429,7 +429,5 @@ def test_input_truncated_mid_stream_fails_cleanly(tmp_path, outdir):
     assert len(lines) == 1 and lines[0].startswith(f"gopcast: error: {code}: "), proc.stderr
     assert "truncated" in lines[0]
     assert proc.returncode == error_table()[code]
-    assert not out.exists()
-    assert [p for p in outdir.iterdir() if not p.name.startswith(".") and "manifest" not in p.name] == []
-    if manifest_of(out).exists():
-        assert done_rows(manifest_of(out))[0] == "failed"
+    # Bad input has nothing to resume: no output, no manifest, no work folder.
+    assert list(outdir.iterdir()) == []
