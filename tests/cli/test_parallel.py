@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from conftest import (BIN, audio_span, decoded_frames, ffprobe, frame_md5s, media, psnr, run_gopcast, streams_of,
+from conftest import (BIN, audio_span, decode_errors, decoded_frames, ffprobe, frame_md5s, media, psnr, run_gopcast, streams_of,
                       video_span)
 
 BBB = "bbb-480p-30s.mp4"  # H.264 854x480 24 fps, keyframes at 0, 10.4, 11.9, 15.75, 23.0 s
@@ -251,6 +251,29 @@ def test_hls_segments_join_seamlessly_on_the_grid(tmp_path):
         starts = m["segments"]["start_seconds"]
         assert len(starts) == run["segments"]
         assert all(abs(s / 6.0 - round(s / 6.0)) < 1e-6 for s in starts), starts
+
+
+@pytest.mark.parametrize("ext,codec", [("flv", "flv"), ("ts", "mpegts"), ("mov", "mov,mp4,m4a,3gp,3g2,mj2")])
+def test_gather_writes_every_container(tmp_path, ext, codec):
+    """The gather is a remux into the output's own muxer: FLV (1 ms time base, global
+    headers), MPEG-TS (headers in band) and MOV each hold every frame once, start
+    with a keyframe, decode without errors, and the video is the same for 1 and 3 workers."""
+    src = media(BBB)
+    digests = []
+    for workers in (1, 3):
+        out = tmp_path / f"n{workers}" / f"o.{ext}"
+        out.parent.mkdir()
+        run = parallel_run(src, out, "--set", "video.preset=ultrafast", "-n", workers, "--segment-seconds", 4)
+        assert run["segments"] >= 4
+        assert ffprobe(out)["format"]["format_name"] == codec
+        assert decoded_frames(out) == 720
+        assert decode_errors(out) == ""
+        first = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags",
+                                "-of", "csv=p=0", "-read_intervals", "%+#1", str(out)], capture_output=True, text=True,
+                               check=True).stdout.split()[0]
+        assert first.startswith("K"), first
+        digests.append(video_md5(out))
+    assert digests[0] == digests[1]
 
 
 # --- 4. efficiency ----------------------------------------------------------------------------
