@@ -12,10 +12,10 @@ it prints wall time, CPU time and peak memory (medians of --repeat runs) for:
 Then rank 0's peak memory for a 2- and a 20-minute input (--memory-minutes).
 
 Both tools get the same encoder settings: libx264 at the same preset and CRF 23,
-yuv420p, the same x264 CPU flags (gopcast leaves out AVX-512, see docs/benchmarks.md),
+yuv420p, the same x264 CPU flags and cpu-independent=1 (see docs/benchmarks.md),
 AAC 128 kbit/s stereo, MP4 with the index at the front. Derived inputs are cached in
 --work (default /tmp/gopcast-bench). Machines here are shared and noisy: the script
-interleaves the tools run by run and reports medians and ratios.
+runs the tools in rounds (one run of each per round) and reports medians and ratios.
 """
 import argparse
 import json
@@ -105,10 +105,25 @@ def median_runs(make_cmd, out, repeat):
     for _ in range(repeat):
         clean(out)
         runs.append(run_measured(make_cmd()))
+    return summarise(runs)
+
+
+def summarise(runs):
     wall = statistics.median(r["wall"] for r in runs)
     cpu = statistics.median(r["cpu"] for r in runs)
     rss = max(r["rss"] for r in runs)
     return wall, cpu, runs[-1]["stdout"], rss
+
+
+def interleaved(commands, out, repeat):
+    """Runs each command once per round, round after round, so that a machine that
+    speeds up or slows down meanwhile affects every command alike; medians per command."""
+    runs = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, make_cmd in commands.items():
+            clean(out)
+            runs[name].append(run_measured(make_cmd()))
+    return {name: summarise(r) for name, r in runs.items()}
 
 
 def machine():
@@ -148,11 +163,11 @@ def main():
         out = args.work / "out" / f"{label}.mp4"
         out.parent.mkdir(parents=True, exist_ok=True)
         rows = []
-        # Interleave the tools so a noisy neighbour hurts both alike.
-        f1 = median_runs(lambda: ffmpeg_cmd(src, out, args.preset, asm, 1), out, args.repeat)
-        g1 = median_runs(lambda: gopcast_cmd(src, out, args.preset, 1, args.segment_seconds), out, args.repeat)
-        fa = median_runs(lambda: ffmpeg_cmd(src, out, args.preset, asm, None), out, args.repeat)
-        ga = median_runs(lambda: gopcast_cmd(src, out, args.preset, cores, args.segment_seconds), out, args.repeat)
+        r = interleaved({"f1": lambda: ffmpeg_cmd(src, out, args.preset, asm, 1),
+                         "g1": lambda: gopcast_cmd(src, out, args.preset, 1, args.segment_seconds),
+                         "fa": lambda: ffmpeg_cmd(src, out, args.preset, asm, None),
+                         "ga": lambda: gopcast_cmd(src, out, args.preset, cores, args.segment_seconds)}, out, args.repeat)
+        f1, g1, fa, ga = r["f1"], r["g1"], r["fa"], r["ga"]
         g1_json = json.loads(g1[2])
         print(f"## {args.minutes:g} min {label} ({src.name})\n")
         print("| run | wall s | CPU s | peak RSS MiB | wall ratio gopcast/ffmpeg | CPU ratio |")
