@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <bit>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -188,12 +187,10 @@ TranscodeResult coordinate(const mpi::Communicator& comm, eng::Coordinator& coor
   });
 
   std::vector<Peer> peers(static_cast<size_t>(comm.size()));
-  std::vector<std::optional<eng::TaskSpec>> holding(static_cast<size_t>(comm.size()));
   int active = comm.size() - 1;
   bool named_dead = false;
   auto hand_out = [&](int rank) {
     auto t = coord.take(rank, peers[static_cast<size_t>(rank)].host, false);
-    holding[static_cast<size_t>(rank)] = t;
     if (t) {
       comm.send(rank, kTask, encode_task(*t));
     } else {
@@ -215,15 +212,13 @@ TranscodeResult coordinate(const mpi::Communicator& comm, eng::Coordinator& coor
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
       continue;
     }
-    auto& held = holding[static_cast<size_t>(m->source)];
     if (m->tag == kReady) {
       size_t pos = 0;
       peers[static_cast<size_t>(m->source)].pid = get<int64_t>(m->bytes, pos);
       peers[static_cast<size_t>(m->source)].host = m->bytes.substr(pos);
     } else if (m->tag == kDone) {
-      size_t pos = 0;
       eng::TaskSpec t = decode_task(m->bytes);
-      pos = encode_task(t).size();
+      size_t pos = encode_task(t).size();
       eng::TaskResult r;
       r.bytes = get<int64_t>(m->bytes, pos);
       r.frames = get<int64_t>(m->bytes, pos);
@@ -232,7 +227,6 @@ TranscodeResult coordinate(const mpi::Communicator& comm, eng::Coordinator& coor
     } else if (m->tag == kFail) {
       coord.failed(std::make_exception_ptr(decode_error(m->bytes, m->source)));
     }
-    held.reset();
     hand_out(m->source);
   }
   local.join();

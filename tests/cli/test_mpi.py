@@ -67,7 +67,7 @@ def open_gop_ts(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("ranks", [1, 2, 3])
+@pytest.mark.parametrize("ranks", [1, 2, 3, 5])
 def test_lossless_output_has_every_source_frame_once(tmp_path, ranks):
     src = MEDIA / "bbb-480p-30s.mp4"
     job = write_job(tmp_path, src, "out.mkv", 4)
