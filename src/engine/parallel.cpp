@@ -510,10 +510,14 @@ void Coordinator::write_manifest(bool force) {
     if (context_.segmented[i]) m.info.grid_seconds = std::max(m.info.grid_seconds, context_.plans[i].video.keyframe_grid);
   m.info.workers = workers_;
   m.info.engine = engine_name_;
-  m.info.state = error_ ? "failed" : "running";
-  m.info.phases["index"] = t_index_ - t_start_;
-  if (t_encoded_ > 0) m.info.phases["encode"] = t_encoded_ - t_index_;
-  if (t_gathered_ > 0) m.info.phases["gather"] = std::max(0.0, t_gathered_ - t_encoded_);
+  m.info.state = !state_.empty() ? state_ : error_ ? "failed" : "running";
+  if (!final_phases_.empty()) {
+    m.info.phases = final_phases_;
+  } else {
+    m.info.phases["index"] = t_index_ - t_start_;
+    if (t_encoded_ > 0) m.info.phases["encode"] = t_encoded_ - t_index_;
+    if (t_gathered_ > 0) m.info.phases["gather"] = std::max(0.0, t_gathered_ - t_encoded_);
+  }
   m.index = index_;
   m.segments = rows_;
   manifest::write(manifest_path_, m);
@@ -540,12 +544,10 @@ TranscodeResult Coordinator::finish() {
                     {"mux", t_muxed - t_gathered_}};
   {
     std::lock_guard lock(mutex_);
-    write_manifest(true);  // rows as they are, then the final attributes below
+    state_ = "done";
+    final_phases_ = summary.phases;
+    write_manifest(true);
   }
-  manifest::Manifest m = *manifest::read(manifest_path_);
-  m.info.state = "done";
-  m.info.phases = summary.phases;
-  manifest::write(manifest_path_, m);
   std::error_code ec;
   fs::remove_all(context_.work_dir, ec);
   rusage usage{};
@@ -569,11 +571,9 @@ void Coordinator::abandon(ErrorCode code) {
   }
   for (auto& r : rows_)
     if (r.status == manifest::SegmentStatus::running) r.status = manifest::SegmentStatus::pending;
+  state_ = code == ErrorCode::Cancelled ? "cancelled" : "failed";
   try {
     write_manifest(true);
-    manifest::Manifest m = *manifest::read(manifest_path_);
-    m.info.state = code == ErrorCode::Cancelled ? "cancelled" : "failed";
-    manifest::write(manifest_path_, m);
   } catch (const std::exception& e) {
     log::warn("{}", e.what());
   }

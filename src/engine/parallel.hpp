@@ -19,6 +19,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <exception>
+#include <map>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -173,6 +174,8 @@ class Coordinator {
   std::vector<int64_t> gathered_frames_;
   double t_start_ = 0, t_index_ = 0, t_encoded_ = 0, t_gathered_ = 0;
   double last_manifest_write_ = -1e9;
+  std::string state_;                           // the manifest's final state, once known
+  std::map<std::string, double> final_phases_;  // the result's phases, once known
   bool manifest_dirty_ = false;
   std::mutex progress_mutex_;
 };
