@@ -13,6 +13,12 @@ if [ "${1:-}" = "--sanitize" ]; then
 fi
 echo "== unit tests (ctest)"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+echo "== dev Slurm cluster (slurm/dev-cluster.sh)"
+# The pipeline tests run against real Slurm daemons; stop them afterwards if we started them.
+if ! bash "$root/slurm/dev-cluster.sh" status >/dev/null 2>&1; then
+  trap 'bash "$root/slurm/dev-cluster.sh" down >/dev/null 2>&1 || true' EXIT
+fi
+bash "$root/slurm/dev-cluster.sh" up
 echo "== media and CLI tests (pytest)"
 export GOPCAST_BIN="$build/src/gopcast"
 export GOPCAST_MPI_BIN="$build/mpi/gopcast-mpi"

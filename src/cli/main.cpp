@@ -10,6 +10,7 @@
 #include "av/check.hpp"
 #include "av/codec.hpp"
 #include "av/probe.hpp"
+#include "cli/jobs_cli.hpp"
 #include "cli/render.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -141,6 +142,9 @@ int main(int argc, char** argv) {
   auto* errors_cmd = app.add_subcommand("errors", "List the error codes and exit statuses");
   add_common(errors_cmd, common);
 
+  // submit, jobs, pipelines
+  cli::JobsCli jobs_cli(app, common.json, g_cancel);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -157,6 +161,7 @@ int main(int argc, char** argv) {
   apply_verbosity(common);
 
   try {
+    if (auto status = jobs_cli.dispatch()) return *status;
     if (*probe_cmd) {
       MediaInfo info = probe(probe_path);
       if (common.json) std::cout << to_json(info).dump(2) << "\n";

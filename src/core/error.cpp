@@ -22,6 +22,10 @@ const std::vector<ErrorCodeInfo>& error_codes() {
       {ErrorCode::OutputNotWritable, "InvalidParameter.OutputNotWritable", 12,
        "the output folder does not exist or is not writable, or the output would overwrite the input"},
       {ErrorCode::TranscodeFailed, "InternalError.TranscodeFailed", 20, "decoding, filtering, encoding or muxing failed part-way"},
+      {ErrorCode::PipelineNotFound, "InvalidParameter.PipelineNotFound", 13, "no pipeline of that name (see `gopcast pipelines list`)"},
+      {ErrorCode::JobNotFound, "InvalidParameter.JobNotFound", 14, "no job of that id in the job store (see `gopcast jobs list`)"},
+      {ErrorCode::SchedulerFailed, "InternalError.SchedulerFailed", 21, "a Slurm command (sbatch, squeue, scontrol, scancel) failed"},
+      {ErrorCode::WaitTimeout, "Timeout.Wait", 124, "the job did not end within the time given to `jobs wait`"},
       {ErrorCode::Cancelled, "Cancelled", 130, "interrupted by a signal; nothing was left at the output path"},
   };
   return codes;

@@ -27,6 +27,10 @@ enum class ErrorCode {
   OutputNotWritable,   // output folder missing, not writable, or output == input
   TranscodeFailed,     // the media pipeline failed part-way
   Cancelled,           // interrupted by the user (SIGINT/SIGTERM)
+  PipelineNotFound,    // no pipeline of that name in the pipelines folder
+  JobNotFound,         // no job of that id in the job store
+  SchedulerFailed,     // a Slurm command failed (sbatch, scontrol, scancel...)
+  WaitTimeout,         // `jobs wait --timeout` ran out before the job ended
 };
 
 struct ErrorCodeInfo {
@@ -53,6 +57,12 @@ class Error : public std::runtime_error {
 
 // Errors in a template or job (TOML or override): always name the file and key.
 class SpecError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A Slurm command that failed: the message names the command and carries its stderr.
+class SlurmError : public Error {
  public:
   using Error::Error;
 };

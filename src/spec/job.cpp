@@ -6,7 +6,7 @@ namespace fs = std::filesystem;
 
 namespace gopcast {
 
-Job load_job(const fs::path& path) {
+Job load_job(const fs::path& path, bool input_optional) {
   toml::table table = spec::parse_file(path);
   const std::string origin = path.string();
   Job job;
@@ -19,8 +19,9 @@ Job load_job(const fs::path& path) {
   spec::TableReader root(&table, "", origin);
   auto input = root.table("input");
   auto in_path = input.string("path");
-  if (!in_path) fail<SpecError>(ErrorCode::InvalidKey, "{}: input.path: missing (the media file to transcode)", origin);
-  job.input.path = resolve(*in_path);
+  if (!in_path && !input_optional)
+    fail<SpecError>(ErrorCode::InvalidKey, "{}: input.path: missing (the media file to transcode)", origin);
+  if (in_path) job.input.path = resolve(*in_path);
   if (auto v = input.string("video_stream")) job.input.video_stream = *v;
   if (auto v = input.string("audio_stream")) job.input.audio_stream = *v;
   input.finish();
@@ -45,7 +46,11 @@ Job load_job(const fs::path& path) {
     if (!p) fail<SpecError>(ErrorCode::InvalidKey, "{}: {}.path: missing", spec::where(*t, origin), key);
     // "{dir}/..." is already anchored at the input's folder.
     out.path = p->starts_with("{dir}") ? *p : resolve(*p).string();
-    if (auto v = r.string("template")) out.template_name = *v;
+    if (auto v = r.string("template")) {
+      // A template file named by a relative path is relative to the job file, like every path in it.
+      const bool is_file = v->find('/') != std::string::npos || v->ends_with(".toml");
+      out.template_name = is_file ? resolve(*v).string() : *v;
+    }
     if (auto v = r.string("user_data")) out.user_data = *v;
     if (const toml::node* o = r.raw("override")) {
       if (!o->is_table()) fail<SpecError>(ErrorCode::InvalidKey, "{}: {}.override: expected a table", spec::where(*o, origin), key);
@@ -57,6 +62,35 @@ Job load_job(const fs::path& path) {
   }
   root.finish();
   return job;
+}
+
+toml::table job_to_table(const Job& job, bool literal_outputs) {
+  auto escape = [](const std::string& p) {
+    std::string out;
+    for (char c : p) {
+      if (c == '{' || c == '}') out += c;
+      out += c;
+    }
+    return out;
+  };
+  toml::table input{{"path", job.input.path.string()}};
+  if (!job.input.video_stream.empty()) input.insert("video_stream", job.input.video_stream);
+  if (!job.input.audio_stream.empty()) input.insert("audio_stream", job.input.audio_stream);
+  toml::table root{{"input", std::move(input)}};
+  toml::table parallel;
+  if (job.parallel.segment_seconds) parallel.insert("segment_seconds", *job.parallel.segment_seconds);
+  if (!job.parallel.manifest.empty()) parallel.insert("manifest", job.parallel.manifest.string());
+  if (!parallel.empty()) root.insert("parallel", std::move(parallel));
+  toml::array outputs;
+  for (const auto& o : job.outputs) {
+    toml::table t{{"path", literal_outputs ? escape(o.path) : o.path}};
+    if (!o.template_name.empty()) t.insert("template", o.template_name);
+    if (!o.user_data.empty()) t.insert("user_data", o.user_data);
+    if (!o.override_table.empty()) t.insert("override", o.override_table);
+    outputs.push_back(std::move(t));
+  }
+  root.insert("outputs", std::move(outputs));
+  return root;
 }
 
 Template resolve_output_template(const Catalog& catalog, JobOutput& output, const fs::path& output_path,

@@ -40,7 +40,14 @@ struct Job {
 };
 
 // Reads and validates a job file (syntax, keys, types; templates are resolved at run time).
-Job load_job(const std::filesystem::path& path);
+// Relative paths (input, outputs, manifest, template files) are relative to the file's folder.
+// `input_optional`: a batch job template may leave input.path out (each input fills it in).
+Job load_job(const std::filesystem::path& path, bool input_optional = false);
+
+// The job as a TOML table that load_job reads back to the same job. Paths are written as
+// they are held (absolute after load_job); `literal_outputs` escapes { and } in output
+// paths, for jobs whose output paths are already expanded.
+toml::table job_to_table(const Job& job, bool literal_outputs = false);
 
 // The template of one output: catalogue template, its override table, then `extra`
 // overrides ("--set" from the command line), validated.

@@ -16,7 +16,8 @@ const ErrorCode kAll[] = {ErrorCode::Internal,       ErrorCode::Usage,          
                           ErrorCode::ResourceContentBad, ErrorCode::OutOfRange,  ErrorCode::TemplateNotFound,
                           ErrorCode::InvalidKey,     ErrorCode::SpecSyntax,      ErrorCode::UnsupportedCodec,
                           ErrorCode::Incompatible,   ErrorCode::StreamNotFound,  ErrorCode::OutputNotWritable,
-                          ErrorCode::TranscodeFailed, ErrorCode::Cancelled};
+                          ErrorCode::TranscodeFailed, ErrorCode::PipelineNotFound, ErrorCode::JobNotFound,
+                          ErrorCode::SchedulerFailed, ErrorCode::WaitTimeout, ErrorCode::Cancelled};
 }  // namespace
 
 TEST(ErrorCodes, EveryCodeIsListedOnceInDocumentationOrder) {
@@ -68,6 +69,10 @@ TEST(ErrorCodes, NamesAreDistinctAndStable) {
       {ErrorCode::StreamNotFound, {"InvalidParameter.StreamNotFound", 11}},
       {ErrorCode::OutputNotWritable, {"InvalidParameter.OutputNotWritable", 12}},
       {ErrorCode::TranscodeFailed, {"InternalError.TranscodeFailed", 20}},
+      {ErrorCode::PipelineNotFound, {"InvalidParameter.PipelineNotFound", 13}},
+      {ErrorCode::JobNotFound, {"InvalidParameter.JobNotFound", 14}},
+      {ErrorCode::SchedulerFailed, {"InternalError.SchedulerFailed", 21}},
+      {ErrorCode::WaitTimeout, {"Timeout.Wait", 124}},
       {ErrorCode::Cancelled, {"Cancelled", 130}},
   };
   for (const auto& [code, want] : documented) {

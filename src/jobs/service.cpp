@@ -1,0 +1,746 @@
+#include "jobs/service.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/log.hpp"
+#include "core/paths.hpp"
+#include "core/process.hpp"
+#include "engine/parallel.hpp"
+#include "engine/transcode.hpp"
+#include "notify/webhook.hpp"
+#include "slurm/script.hpp"
+#include "slurm/slurm.hpp"
+#include "spec/catalog.hpp"
+#include "spec/job.hpp"
+#include "spec/value.hpp"
+
+namespace fs = std::filesystem;
+
+namespace gopcast::jobs {
+namespace {
+
+using slurm::Pipeline;
+using slurm::PipelineState;
+
+fs::path pipeline_state_file(const Store& s, const std::string& name) { return s.state_dir() / "pipelines" / (name + ".json"); }
+fs::path pipeline_lock_file(const Store& s, const std::string& name) { return s.state_dir() / "pipelines" / (name + ".lock"); }
+
+void ensure_state_dir(const Store& s) {
+  std::error_code ec;
+  fs::create_directories(s.state_dir() / "pipelines", ec);
+  if (ec) fail(ErrorCode::OutputNotWritable, "{}: cannot create: {}", (s.state_dir() / "pipelines").string(), ec.message());
+}
+
+PipelineState effective_state(const Store& s, const Pipeline& p) {
+  std::error_code ec;
+  const fs::path f = pipeline_state_file(s, p.name);
+  if (!fs::exists(f, ec)) return p.state;
+  try {
+    auto j = nlohmann::json::parse(files::read(f));
+    return j.value("state", "active") == "paused" ? PipelineState::Paused : PipelineState::Active;
+  } catch (const std::exception&) {
+    return p.state;
+  }
+}
+
+// --- notifications ------------------------------------------------------------------
+
+nlohmann::json event_body(const JobRecord& r, JobState previous) {
+  return {{"event", "job.state_changed"},
+          {"event_id", fmt::format("{}.{}", r.id, r.history.size())},
+          {"job_id", r.id},
+          {"pipeline", r.pipeline},
+          {"state", to_string(r.state)},
+          {"previous_state", r.history.size() > 1 ? nlohmann::json(to_string(previous)) : nlohmann::json(nullptr)},
+          {"input", r.input},
+          {"outputs", r.outputs},
+          {"manifest", r.manifest},
+          {"error", r.error_code.empty() ? nlohmann::json(nullptr) : nlohmann::json{{"code", r.error_code}, {"message", r.error_message}}},
+          {"user_data", r.user_data},
+          {"priority", r.priority},
+          {"slurm_job_id", r.slurm_job_id},
+          {"attempts", r.attempts},
+          {"submitted_at", r.submitted_at},
+          {"started_at", r.started_at},
+          {"finished_at", r.finished_at},
+          {"timestamp", now_iso8601()}};
+}
+
+// Queues the event of a state change for the pipeline's webhook (if any wants it).
+void post_event(notify::Notifier& notifier, const Pipeline* p, const JobRecord& r, JobState previous) {
+  if (!p || !p->notify) return;
+  const auto& n = *p->notify;
+  if (!n.events.empty() && std::find(n.events.begin(), n.events.end(), to_string(r.state)) == n.events.end()) return;
+  notify::WebhookConfig cfg;
+  cfg.url = n.url;
+  cfg.secret = n.secret;
+  cfg.attempts = n.attempts;
+  cfg.timeout_seconds = n.timeout_seconds;
+  cfg.backoff_seconds = n.backoff_seconds;
+  auto body = event_body(r, previous);
+  notifier.post(std::move(cfg), body.dump(), body["event_id"].get<std::string>());
+}
+
+// A notifier for one command; its undelivered log is in the store.
+std::unique_ptr<notify::Notifier> make_notifier(const Store& s) {
+  std::error_code ec;
+  fs::create_directories(s.undelivered_log().parent_path(), ec);
+  return std::make_unique<notify::Notifier>(s.undelivered_log());
+}
+
+// Events of commands (submit, cancel, list) wait two seconds at most; the rest is logged.
+constexpr auto kCommandNotifyDeadline = std::chrono::seconds(2);
+
+// --- submission ---------------------------------------------------------------------
+
+std::optional<Pipeline> try_pipeline(const Store& s, const std::string& name) {
+  try {
+    return find_pipeline(s, name);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+void check_priority(int priority) {
+  if (priority < 1 || priority > 10) fail(ErrorCode::OutOfRange, "--priority: {} is outside 1..10 (10 starts first)", priority);
+}
+
+// The license units each job of `p` takes, checking that Slurm has the pool.
+long license_units_for(const slurm::Slurm& sl, const Pipeline& p) {
+  if (p.max_concurrent <= 0) return 0;
+  auto total = sl.license_total(p.license);
+  if (!total)
+    throw SlurmError(ErrorCode::SchedulerFailed,
+                     fmt::format("pipeline {}: slurm.max_concurrent needs the license pool {}, which Slurm does not have; "
+                                 "a site administrator adds Licenses={}:{} to slurm.conf (see slurm/README.md)",
+                                 p.name, p.license, p.license, std::max(1000L, slurm::license_pool_needed(p.max_concurrent))));
+  return slurm::license_units(*total, p.max_concurrent, p.license);
+}
+
+fs::path script_template_path(const Pipeline& p) {
+  if (!p.script_template.empty()) return p.script_template;
+  if (const char* env = std::getenv("GOPCAST_SBATCH_TEMPLATE"); env && *env) return env;
+  std::error_code ec;
+  const fs::path exe = fs::canonical("/proc/self/exe", ec);
+  const fs::path beside = exe.parent_path().parent_path() / "share" / "gopcast" / "slurm" / "job.sbatch.in";
+  if (!ec && fs::is_regular_file(beside, ec)) return beside;
+  if (fs::is_regular_file(GOPCAST_SLURM_DIR_BUILD "/job.sbatch.in", ec)) return GOPCAST_SLURM_DIR_BUILD "/job.sbatch.in";
+  return GOPCAST_SLURM_DIR_INSTALL "/job.sbatch.in";
+}
+
+std::string write_script(const Store& s, const Pipeline& p, const fs::path& where, const slurm::JobDirectives& d,
+                         const std::vector<std::string>& command) {
+  const fs::path tmpl = script_template_path(p);
+  std::error_code ec;
+  if (!fs::is_regular_file(tmpl, ec)) fail(ErrorCode::ResourceNotFound, "{}: no such sbatch script template", tmpl.string());
+  std::string text = slurm::render_script(files::read(tmpl), tmpl.string(), slurm::sbatch_directives(p, d), command);
+  files::write_atomic(where, text, 0755);
+  (void)s;
+  return text;
+}
+
+std::vector<std::string> runner_command(const Store& s) {
+  std::string self = process::self_exe();
+  if (self.empty()) self = "gopcast";
+  return {self, "jobs", "exec", "--home", fs::absolute(s.home()).string()};
+}
+
+// The job as it will run, validated now: outputs expanded, templates resolved,
+// the manifest path fixed, and the stored copy written with absolute paths only.
+struct PreparedJob {
+  Job stored;
+  std::vector<std::string> outputs;
+  std::string manifest;
+  std::string input;
+};
+
+PreparedJob prepare_job(const fs::path& job_file, bool input_optional, const std::optional<fs::path>& input,
+                        const std::vector<std::string>& sets) {
+  Job check = load_job(job_file, input_optional);
+  if (input) check.input.path = fs::absolute(*input).lexically_normal();
+  Job stored = load_job(job_file, input_optional);
+  stored.input.path = check.input.path;
+  if (!stored.input.path.is_absolute()) stored.input.path = fs::absolute(stored.input.path).lexically_normal();
+  std::error_code ec;
+  if (!fs::is_regular_file(stored.input.path, ec))
+    fail(ErrorCode::ResourceNotFound, "{}: no such input file", stored.input.path.string());
+  TranscodeRequest req = request_for_job(std::move(check), Catalog::standard(), sets);
+  PreparedJob pj;
+  pj.input = stored.input.path.string();
+  for (size_t i = 0; i < req.outputs.size(); ++i) {
+    fs::path out = fs::absolute(req.outputs[i].path).lexically_normal();
+    if (out == stored.input.path) fail(ErrorCode::OutputNotWritable, "{}: the output would overwrite the input", out.string());
+    pj.outputs.push_back(out.string());
+    stored.outputs[i].path = out.string();
+    for (const auto& set : sets) spec::apply_override(stored.outputs[i].override_table, set);
+  }
+  fs::path manifest = stored.parallel.manifest.empty() ? default_manifest_path(req) : stored.parallel.manifest;
+  pj.manifest = fs::absolute(manifest).lexically_normal().string();
+  stored.parallel.manifest = pj.manifest;
+  pj.stored = std::move(stored);
+  return pj;
+}
+
+JobRecord new_record(const std::string& id, const std::string& pipeline, int priority, const std::string& user_data,
+                     const PreparedJob& pj, const fs::path& job_file) {
+  JobRecord r;
+  r.id = id;
+  r.pipeline = pipeline;
+  r.priority = priority;
+  r.user_data = user_data;
+  r.input = pj.input;
+  r.outputs = pj.outputs;
+  r.manifest = pj.manifest;
+  r.job_file = job_file.string();
+  r.submitted_at = now_iso8601();
+  set_state(r, JobState::Submitted);
+  return r;
+}
+
+void write_job_file(const fs::path& where, const Job& job) {
+  std::ostringstream text;
+  text << "# The job as submitted to gopcast, with absolute paths.\n" << job_to_table(job, true) << "\n";
+  files::write_atomic(where, text.str());
+}
+
+// sbatch options given as argv (never through the script text): the log path may hold anything.
+std::vector<std::string> submit_args(const fs::path& log, bool paused, const Pipeline& p) {
+  std::vector<std::string> args;
+  if (paused) args.push_back("--hold");
+  args.push_back("--output=" + log.string());
+  for (const auto& o : p.sbatch_options) args.push_back(o);
+  return args;
+}
+
+// --- reconciliation with Slurm -----------------------------------------------------
+
+// The final state of a job Slurm ended without gopcast recording it, from Slurm's own word.
+std::pair<JobState, std::string> ended_by_slurm(const std::optional<std::string>& slurm_state, const std::string& id) {
+  if (!slurm_state)
+    return {JobState::TranscodeFail,
+            fmt::format("Slurm job {} ended without gopcast recording a result (Slurm no longer knows it: node failure "
+                        "or killed); resubmit to resume from the manifest",
+                        id)};
+  const std::string& st = *slurm_state;
+  if (st == "CANCELLED") return {JobState::TranscodeCancelled, fmt::format("Slurm job {} was cancelled in Slurm", id)};
+  if (st == "TIMEOUT")
+    return {JobState::TranscodeFail, fmt::format("Slurm job {} reached its time limit; resubmit to resume from the manifest", id)};
+  if (st == "NODE_FAIL" || st == "BOOT_FAIL")
+    return {JobState::TranscodeFail, fmt::format("Slurm job {} ended with {} (node failure); resubmit to resume from the manifest", id, st)};
+  if (st == "PREEMPTED")
+    return {JobState::TranscodeFail, fmt::format("Slurm job {} was preempted and not requeued; resubmit to resume", id)};
+  if (st == "OUT_OF_MEMORY") return {JobState::TranscodeFail, fmt::format("Slurm job {} ran out of memory", id)};
+  return {JobState::TranscodeFail, fmt::format("Slurm job {} ended ({}) without gopcast recording a result", id, st)};
+}
+
+void reconcile(Store& store, std::vector<JobRecord>& records) {
+  std::set<std::string> names;
+  for (const auto& r : records)
+    if (!is_final(r.state) && !r.slurm_job_id.empty()) names.insert("gopcast-" + r.pipeline);
+  if (names.empty()) return;
+  slurm::Slurm sl;
+  std::set<std::string> queued;
+  for (const auto& e : sl.queue({names.begin(), names.end()})) queued.insert(e.id);
+  std::unique_ptr<notify::Notifier> notifier;
+  for (auto& r : records) {
+    if (is_final(r.state) || r.slurm_job_id.empty() || queued.count(r.slurm_job_id)) continue;
+    // Slurm shows array tasks that have not started yet under the array's own line only
+    // when not expanded; --array expands them, so absence means ended.
+    auto slurm_state = sl.job_state(r.slurm_job_id);
+    if (slurm_state && (*slurm_state == "PENDING" || *slurm_state == "RUNNING" || *slurm_state == "COMPLETING" ||
+                        *slurm_state == "REQUEUED" || *slurm_state == "SUSPENDED" || *slurm_state == "CONFIGURING"))
+      continue;
+    auto [state, message] = ended_by_slurm(slurm_state, r.slurm_job_id);
+    JobState previous = r.state;
+    bool changed = false;
+    r = store.update(r.id, [&](JobRecord& x) {
+      if (is_final(x.state)) return false;  // the job recorded its own end meanwhile
+      previous = x.state;
+      if (x.cancel_requested) state = JobState::TranscodeCancelled, message = "cancelled by user";
+      x.finished_at = now_iso8601();
+      if (state == JobState::TranscodeFail) {
+        x.error_code = std::string(error_code_info(ErrorCode::TranscodeFailed).name);
+        x.error_message = message;
+      }
+      set_state(x, state, message);
+      changed = true;
+      return true;
+    });
+    if (changed) {
+      if (!notifier) notifier = make_notifier(store);
+      auto p = try_pipeline(store, r.pipeline);
+      post_event(*notifier, p ? &*p : nullptr, r, previous);
+    }
+  }
+  if (notifier) notifier->flush(kCommandNotifyDeadline);
+}
+
+// --- running ------------------------------------------------------------------------
+
+std::string gopcast_mpi_binary() {
+  if (const char* env = std::getenv("GOPCAST_MPI_BIN"); env && *env) return env;
+  const fs::path self = process::self_exe();
+  std::error_code ec;
+  for (const fs::path& cand : {self.parent_path() / "gopcast-mpi", self.parent_path().parent_path() / "mpi" / "gopcast-mpi"})
+    if (fs::is_regular_file(cand, ec)) return cand.string();
+  return "gopcast-mpi";
+}
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  try {
+    return std::stoi(v);
+  } catch (...) {
+    return fallback;
+  }
+}
+
+struct RunOutcome {
+  int status = 0;
+  nlohmann::json result;  // the engine's result or {"error": {...}}
+};
+
+RunOutcome run_engine_threads(const JobRecord& r, const std::atomic<bool>* signalled) {
+  RunOutcome o;
+  try {
+    Job job = load_job(r.job_file);
+    ParallelOptions options;
+    options.workers = env_int("SLURM_CPUS_ON_NODE", 0);
+    options.segment_seconds = job.parallel.segment_seconds.value_or(kDefaultSegmentSeconds);
+    options.manifest = job.parallel.manifest;
+    TranscodeRequest req = request_for_job(std::move(job), Catalog::standard());
+    engine::RunControl control;
+    control.cancel = signalled;
+    TranscodeResult res = has_segmented_outputs(req) ? transcode_parallel(req, options, control) : transcode(req, control);
+    o.result = to_json(res);
+  } catch (const Error& e) {
+    o.status = e.exit_status();
+    o.result = {{"error", {{"code", e.code_name()}, {"message", e.what()}, {"exit_status", e.exit_status()}}}};
+  }
+  return o;
+}
+
+// The child whose signals we forward (mpirun or srun); read by the signal handler.
+std::atomic<pid_t> g_child{-1};
+
+RunOutcome run_engine_mpi(const Pipeline& p, const JobRecord& r) {
+  const int ranks = env_int("SLURM_NTASKS", p.ranks);
+  std::vector<std::string> argv;
+  if (p.launcher == slurm::Launcher::Srun) {
+    argv = {"srun", fmt::format("--ntasks={}", ranks), "--kill-on-bad-exit=1"};
+  } else {
+    argv = {"mpirun"};
+    if (::geteuid() == 0) argv.push_back("--allow-run-as-root");
+    argv.insert(argv.end(), {"-n", std::to_string(ranks)});
+  }
+  argv.insert(argv.end(), {gopcast_mpi_binary(), r.job_file, "--json"});
+  log::info("jobs: {}: running {}", r.id, fmt::join(argv, " "));
+  RunOutcome o;
+  std::string out;
+  {
+    process::Child child(argv);
+    g_child = child.pid();
+    o.status = child.wait(out);
+    g_child = -1;
+  }
+  // gopcast-mpi prints one JSON document (its result or its error) on rank 0's stdout.
+  auto brace = out.find('{');
+  if (brace != std::string::npos) {
+    try {
+      o.result = nlohmann::json::parse(out.substr(brace));
+    } catch (const std::exception&) {
+    }
+  }
+  if (o.status == 0 && !o.result.contains("outputs")) o.status = 1;
+  return o;
+}
+
+}  // namespace
+
+// --- pipelines ----------------------------------------------------------------------
+
+std::vector<Pipeline> list_pipelines(const Store& store) {
+  std::vector<fs::path> files_found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(store.pipelines_dir(), ec))
+    if (e.path().extension() == ".toml") files_found.push_back(e.path());
+  std::sort(files_found.begin(), files_found.end());
+  std::vector<Pipeline> out;
+  for (const auto& f : files_found) out.push_back(slurm::load_pipeline(f));
+  return out;
+}
+
+Pipeline find_pipeline(const Store& store, const std::string& name) {
+  std::error_code ec;
+  const fs::path f = store.pipelines_dir() / (name + ".toml");
+  if (!slurm::valid_pipeline_name(name) || !fs::is_regular_file(f, ec)) {
+    std::string known;
+    for (const auto& e : fs::directory_iterator(store.pipelines_dir(), ec))
+      if (e.path().extension() == ".toml") known += (known.empty() ? "" : ", ") + e.path().stem().string();
+    fail(ErrorCode::PipelineNotFound, "pipeline {}: no {} ({})", name, f.string(),
+         known.empty() ? "no pipelines defined; see slurm/pipelines/ for examples" : "known: " + known);
+  }
+  Pipeline p = slurm::load_pipeline(f);
+  if (p.name != name) fail(ErrorCode::InvalidKey, "{}: name: \"{}\" differs from the file name", f.string(), p.name);
+  return p;
+}
+
+PipelineStatus pipeline_status(const Store& store, const std::string& name) {
+  PipelineStatus st{find_pipeline(store, name), PipelineState::Active};
+  st.state = effective_state(store, st.pipeline);
+  slurm::Slurm sl;
+  for (const auto& e : sl.queue({st.pipeline.slurm_job_name()})) {
+    if (e.state == "PENDING") {
+      ++st.pending;
+      if (e.reason.starts_with("JobHeld")) ++st.held;
+    } else if (e.state == "RUNNING" || e.state == "COMPLETING") {
+      ++st.running;
+    }
+  }
+  return st;
+}
+
+namespace {
+
+PipelineStatus set_pipeline_state(const Store& store, const std::string& name, PipelineState state) {
+  Pipeline p = find_pipeline(store, name);
+  ensure_state_dir(store);
+  slurm::Slurm sl;
+  {
+    // Exclusive against submissions (shared), so no job slips past a pause unheld.
+    files::Lock lock(pipeline_lock_file(store, name), files::Lock::Mode::Exclusive);
+    files::write_atomic(pipeline_state_file(store, name),
+                        nlohmann::json{{"state", slurm::to_string(state)}, {"at", now_iso8601()}}.dump() + "\n");
+    std::vector<slurm::QueueEntry> jobs;
+    for (auto& e : sl.queue({p.slurm_job_name()})) {
+      if (e.state != "PENDING") continue;
+      const bool held = e.reason.starts_with("JobHeld");
+      if (state == PipelineState::Paused ? !held : held) jobs.push_back(std::move(e));
+    }
+    // scontrol releases one job after another, and a scheduling pass may fall between
+    // two: releasing in start order (lowest nice, then oldest) keeps the priorities.
+    std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) {
+      return a.nice != b.nice ? a.nice < b.nice : slurm::job_id_less(a.id, b.id);
+    });
+    std::vector<std::string> ids;
+    for (const auto& e : jobs) ids.push_back(e.id);
+    if (state == PipelineState::Paused) sl.hold(ids);
+    else sl.release(ids);
+  }
+  return pipeline_status(store, name);
+}
+
+}  // namespace
+
+PipelineStatus pause_pipeline(const Store& store, const std::string& name) {
+  return set_pipeline_state(store, name, PipelineState::Paused);
+}
+
+PipelineStatus resume_pipeline(const Store& store, const std::string& name) {
+  return set_pipeline_state(store, name, PipelineState::Active);
+}
+
+// --- jobs ---------------------------------------------------------------------------
+
+JobRecord submit(Store& store, const SubmitRequest& req) {
+  check_priority(req.priority);
+  Pipeline p = find_pipeline(store, req.pipeline);
+  slurm::Slurm sl;
+  const long units = license_units_for(sl, p);
+  PreparedJob pj = prepare_job(req.job_file, false, std::nullopt, req.sets);
+
+  const std::string id = store.create_id();
+  const fs::path dir = store.job_dir(id);
+  try {
+    write_job_file(dir / "job.toml", pj.stored);
+    JobRecord r = new_record(id, p.name, req.priority, req.user_data, pj, dir / "job.toml");
+    store.put(r);
+    auto command = runner_command(store);
+    command.push_back(id);
+    write_script(store, p, dir / "job.sbatch", {slurm::nice_for_priority(req.priority, p.nice_step), units, id}, command);
+    ensure_state_dir(store);
+    std::string slurm_id;
+    bool paused = false;
+    {
+      files::Lock lock(pipeline_lock_file(store, p.name), files::Lock::Mode::Shared);
+      paused = effective_state(store, p) == PipelineState::Paused;
+      slurm_id = sl.sbatch(dir / "job.sbatch", submit_args(dir / "slurm-%j.log", paused, p));
+    }
+    r = store.update(id, [&](JobRecord& x) {
+      if (x.slurm_job_id.empty()) x.slurm_job_id = slurm_id;  // the job may have started already
+      x.held = paused;
+      return true;
+    });
+    auto notifier = make_notifier(store);
+    post_event(*notifier, &p, r, JobState::Submitted);
+    notifier->flush(kCommandNotifyDeadline);
+    return r;
+  } catch (...) {
+    store.remove(id);  // nothing half-submitted stays in the store
+    throw;
+  }
+}
+
+std::string batch_member_id(const std::string& batch_id, long index) { return fmt::format("{}-{:06d}", batch_id, index); }
+
+BatchResult submit_batch(Store& store, const BatchRequest& req) {
+  check_priority(req.priority);
+  Pipeline p = find_pipeline(store, req.pipeline);
+  slurm::Slurm sl;
+  const long units = license_units_for(sl, p);
+
+  std::error_code ec;
+  std::vector<fs::path> inputs;
+  if (fs::is_directory(req.inputs, ec)) {
+    for (const auto& e : fs::directory_iterator(req.inputs, ec))
+      if (e.is_regular_file(ec) && !e.path().filename().string().starts_with(".")) inputs.push_back(fs::absolute(e.path()));
+  } else if (fs::is_regular_file(req.inputs, ec)) {
+    std::ifstream in(req.inputs);
+    std::string line;
+    while (std::getline(in, line)) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+      if (line.empty() || line.front() == '#') continue;
+      fs::path f = fs::path(line).is_relative() ? req.inputs.parent_path() / line : fs::path(line);
+      inputs.push_back(fs::absolute(f).lexically_normal());
+    }
+  } else {
+    fail(ErrorCode::ResourceNotFound, "{}: no such folder or list file", req.inputs.string());
+  }
+  std::sort(inputs.begin(), inputs.end());
+  if (inputs.empty()) fail(ErrorCode::ResourceNotFound, "{}: no input files in it", req.inputs.string());
+
+  // Everything is validated before anything is submitted: one bad input fails the batch.
+  std::vector<PreparedJob> prepared;
+  std::map<std::string, std::string> claimed;  // output -> input
+  for (const auto& in : inputs) {
+    prepared.push_back(prepare_job(req.job_template, true, in, req.sets));
+    for (const auto& o : prepared.back().outputs) {
+      auto [it, fresh] = claimed.emplace(o, in.string());
+      if (!fresh)
+        fail(ErrorCode::OutputNotWritable, "{}: both {} and {} would write it; name outputs with {{name}} (and {{dir}})", o,
+             it->second, in.string());
+    }
+  }
+
+  const fs::path batches = store.home() / "batches";
+  fs::create_directories(batches, ec);
+  BatchResult result;
+  // A batch id is a job id that owns no record: its members are "<batch>-NNNNNN".
+  result.batch_id = store.create_id();
+  std::vector<std::string> created = {result.batch_id};
+  try {
+    for (size_t i = 0; i < prepared.size(); ++i) {
+      const std::string id = batch_member_id(result.batch_id, static_cast<long>(i));
+      store.create_dir(id);
+      created.push_back(id);
+      write_job_file(store.job_dir(id) / "job.toml", prepared[i].stored);
+      JobRecord r = new_record(id, p.name, req.priority, req.user_data, prepared[i], store.job_dir(id) / "job.toml");
+      r.batch_id = result.batch_id;
+      store.put(r);
+      result.jobs.push_back(std::move(r));
+    }
+    // Slurm caps array indices (MaxArraySize); larger batches become several arrays.
+    long max_array = 1001;
+    if (auto v = sl.config_value("MaxArraySize")) try {
+        max_array = std::max(2L, std::stol(*v));
+      } catch (...) {
+      }
+    const long chunk = max_array;  // indices 0..MaxArraySize-1
+    ensure_state_dir(store);
+    files::Lock lock(pipeline_lock_file(store, p.name), files::Lock::Mode::Shared);
+    const bool paused = effective_state(store, p) == PipelineState::Paused;
+    for (long offset = 0; offset < static_cast<long>(prepared.size()); offset += chunk) {
+      const long count = std::min<long>(chunk, static_cast<long>(prepared.size()) - offset);
+      auto command = runner_command(store);
+      command.insert(command.end(), {"--batch", result.batch_id, "--offset", std::to_string(offset)});
+      const fs::path script = store.job_dir(result.batch_id) / fmt::format("array-{:06d}.sbatch", offset);
+      write_script(store, p, script, {slurm::nice_for_priority(req.priority, p.nice_step), units, result.batch_id}, command);
+      auto args = submit_args(store.job_dir(result.batch_id) / "slurm-%A_%a.log", paused, p);
+      args.push_back(fmt::format("--array=0-{}", count - 1));
+      const std::string array_id = sl.sbatch(script, args);
+      result.slurm_array_ids.push_back(array_id);
+      for (long k = 0; k < count; ++k) {
+        auto& r = result.jobs[static_cast<size_t>(offset + k)];
+        r = store.update(r.id, [&](JobRecord& x) {
+          if (x.slurm_job_id.empty()) x.slurm_job_id = fmt::format("{}_{}", array_id, k);
+          x.held = paused;
+          return true;
+        });
+      }
+    }
+  } catch (...) {
+    for (const auto& id : created) store.remove(id);
+    throw;
+  }
+  auto notifier = make_notifier(store);
+  for (const auto& r : result.jobs) post_event(*notifier, &p, r, JobState::Submitted);
+  notifier->flush(kCommandNotifyDeadline);
+  return result;
+}
+
+std::vector<JobRecord> list_jobs(Store& store, const JobFilter& f) {
+  std::vector<JobRecord> all = store.list();
+  std::vector<JobRecord> out;
+  for (auto& r : all)
+    if ((f.pipeline.empty() || r.pipeline == f.pipeline) && (f.batch_id.empty() || r.batch_id == f.batch_id)) out.push_back(std::move(r));
+  reconcile(store, out);
+  if (f.state) std::erase_if(out, [&](const JobRecord& r) { return r.state != *f.state; });
+  return out;
+}
+
+JobRecord show_job(Store& store, const std::string& id) {
+  std::vector<JobRecord> one = {store.get(id)};
+  reconcile(store, one);
+  return one.front();
+}
+
+JobRecord cancel_job(Store& store, const std::string& id) {
+  JobRecord r = store.get(id);
+  if (is_final(r.state)) return r;
+  auto p = try_pipeline(store, r.pipeline);
+  JobState previous = r.state;
+  bool ended_now = false;
+  r = store.update(id, [&](JobRecord& x) {
+    if (is_final(x.state)) return false;
+    previous = x.state;
+    x.cancel_requested = true;
+    // A job that has not started ends here; a running one ends when its ranks stop.
+    if (x.state == JobState::Submitted) {
+      x.finished_at = now_iso8601();
+      set_state(x, JobState::TranscodeCancelled, "cancelled by user before it started");
+      ended_now = true;
+    }
+    return true;
+  });
+  if (!r.slurm_job_id.empty()) slurm::Slurm().cancel(r.slurm_job_id);
+  if (ended_now) {
+    auto notifier = make_notifier(store);
+    post_event(*notifier, p ? &*p : nullptr, r, previous);
+    notifier->flush(kCommandNotifyDeadline);
+    return r;
+  }
+  // Give a running job the time its ranks take to stop (Slurm's KillWait), then
+  // settle it from Slurm's word if the job itself could not record its end.
+  try {
+    return wait_job(store, id, 60.0);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::WaitTimeout) throw;
+    return show_job(store, id);
+  }
+}
+
+JobRecord wait_job(Store& store, const std::string& id, std::optional<double> timeout, const std::atomic<bool>* stop) {
+  const auto start = std::chrono::steady_clock::now();
+  auto last_reconcile = start;
+  JobRecord r = show_job(store, id);
+  for (;;) {
+    if (is_final(r.state)) return r;
+    if (stop && *stop) fail(ErrorCode::Cancelled, "jobs wait: interrupted (the job {} goes on)", id);
+    const auto now = std::chrono::steady_clock::now();
+    if (timeout && std::chrono::duration<double>(now - start).count() >= *timeout)
+      fail(ErrorCode::WaitTimeout, "job {}: still {} after {:g} s", id, to_string(r.state), *timeout);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    // The record changes as the job runs; Slurm is asked only every few seconds.
+    if (std::chrono::steady_clock::now() - last_reconcile > std::chrono::seconds(3)) {
+      r = show_job(store, id);
+      last_reconcile = std::chrono::steady_clock::now();
+    } else {
+      r = store.get(id);
+    }
+  }
+}
+
+int exec_job(Store& store, const std::string& id, const std::atomic<bool>* signalled) {
+  JobRecord r = store.get(id);
+  auto p = try_pipeline(store, r.pipeline);
+  if (!p) {
+    log::warn("jobs: {}: pipeline {} is gone; running with one rank and no notifications", id, r.pipeline);
+    p = Pipeline{};
+    p->name = r.pipeline;
+  }
+  auto notifier = make_notifier(store);
+  std::string slurm_id;
+  if (const char* a = std::getenv("SLURM_ARRAY_JOB_ID"); a && *a) slurm_id = fmt::format("{}_{}", a, std::getenv("SLURM_ARRAY_TASK_ID"));
+  else if (const char* j = std::getenv("SLURM_JOB_ID")) slurm_id = j;
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+
+  JobState previous = r.state;
+  bool start = false;
+  r = store.update(id, [&](JobRecord& x) {
+    if (is_final(x.state) || x.cancel_requested) return false;
+    previous = x.state;
+    x.started_at = now_iso8601();
+    x.finished_at.clear();
+    x.attempts += 1;
+    x.host = host;
+    x.held = false;
+    if (!slurm_id.empty()) x.slurm_job_id = slurm_id;
+    set_state(x, JobState::Transcoding, x.attempts > 1 ? fmt::format("started again (attempt {}), resuming from the manifest", x.attempts) : "");
+    start = true;
+    return true;
+  });
+  if (!start) {
+    log::info("jobs: {}: {} already; nothing to run", id, to_string(r.state));
+    return 0;
+  }
+  post_event(*notifier, &*p, r, previous);
+
+  RunOutcome o = p->launcher == slurm::Launcher::Threads ? run_engine_threads(r, signalled) : run_engine_mpi(*p, r);
+
+  const bool interrupted = signalled && *signalled;
+  previous = r.state;
+  r = store.update(id, [&](JobRecord& x) {
+    x.finished_at = now_iso8601();
+    if (o.status == 0) {
+      x.outputs.clear();
+      for (const auto& out : o.result["outputs"]) x.outputs.push_back(out.value("path", ""));
+      if (o.result.contains("parallel")) {
+        x.manifest = o.result["parallel"].value("manifest", x.manifest);
+        x.resumed_segments = o.result["parallel"].value("resumed_segments", 0);
+      }
+      x.error_code.clear();
+      x.error_message.clear();
+      set_state(x, JobState::TranscodeSuccess);
+    } else if (x.cancel_requested) {
+      set_state(x, JobState::TranscodeCancelled, "cancelled by user");
+    } else if (interrupted) {
+      // Slurm stopped the job without a cancel from gopcast: a requeue, preemption,
+      // time limit or scancel. A requeued job starts again and resumes from the
+      // manifest; otherwise `jobs show` settles it from Slurm's word.
+      x.finished_at.clear();
+      set_state(x, JobState::Submitted, "interrupted by Slurm (requeue, preemption, time limit or scancel)");
+    } else {
+      const auto err = o.result.contains("error") ? o.result["error"] : nlohmann::json::object();
+      x.error_code = err.value("code", std::string(error_code_info(ErrorCode::TranscodeFailed).name));
+      x.error_message = err.value("message", fmt::format("the engine exited with status {} without a result; see {}", o.status,
+                                                         (store.job_dir(id) / "slurm-*.log").string()));
+      set_state(x, JobState::TranscodeFail);
+    }
+    return true;
+  });
+  post_event(*notifier, &*p, r, previous);
+  // Bounded: a receiver that is down costs at most this, and the event is logged.
+  notifier->flush(std::chrono::seconds(20));
+  if (r.state == JobState::TranscodeSuccess) return 0;
+  return o.status != 0 ? o.status : 1;
+}
+
+void forward_signal_to_engine(int sig) {
+  pid_t c = g_child.load();
+  if (c > 0) ::kill(c, sig);
+}
+
+}  // namespace gopcast::jobs

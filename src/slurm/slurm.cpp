@@ -1,0 +1,155 @@
+#include "slurm/slurm.hpp"
+
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/process.hpp"
+
+namespace gopcast::slurm {
+namespace {
+
+std::string first_line(const std::string& s) {
+  std::string t = s.substr(0, s.find('\n'));
+  while (!t.empty() && (t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  return t;
+}
+
+process::Output run(const std::vector<std::string>& argv, bool check = true) {
+  process::Output o;
+  try {
+    o = process::run(argv, std::chrono::seconds(60));
+  } catch (const Error& e) {
+    throw SlurmError(ErrorCode::SchedulerFailed,
+                     fmt::format("slurm: {}: cannot run it (is Slurm installed and on PATH?): {}", argv[0], e.what()));
+  }
+  if (check && (o.status != 0 || o.timed_out)) {
+    std::string cmd;
+    for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
+    throw SlurmError(ErrorCode::SchedulerFailed,
+                     fmt::format("slurm: {}: {} (exit {})", cmd, o.timed_out ? "timed out" : first_line(o.err.empty() ? o.out : o.err), o.status));
+  }
+  return o;
+}
+
+std::string join(const std::vector<std::string>& v, char sep) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : std::string(1, sep)) + x;
+  return s;
+}
+
+}  // namespace
+
+bool job_id_less(const std::string& a, const std::string& b) {
+  auto split = [](const std::string& id) {
+    long job = 0, task = -1;
+    size_t us = id.find('_');
+    try {
+      job = std::stol(id.substr(0, us));
+      if (us != std::string::npos) task = std::stol(id.substr(us + 1));
+    } catch (...) {
+    }
+    return std::pair{job, task};
+  };
+  return split(a) < split(b);
+}
+
+std::map<std::string, std::string> parse_scontrol_line(const std::string& line) {
+  std::map<std::string, std::string> m;
+  std::istringstream in(line);
+  std::string word;
+  while (in >> word) {
+    auto eq = word.find('=');
+    if (eq != std::string::npos) m[word.substr(0, eq)] = word.substr(eq + 1);
+  }
+  return m;
+}
+
+std::string Slurm::sbatch(const std::filesystem::path& script, const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {"sbatch", "--parsable"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(script.string());
+  auto o = run(argv);
+  std::string id = first_line(o.out);
+  id = id.substr(0, id.find(';'));  // "id;cluster" on multi-cluster set-ups
+  if (id.empty()) throw SlurmError(ErrorCode::SchedulerFailed, "slurm: sbatch printed no job id");
+  return id;
+}
+
+std::vector<QueueEntry> Slurm::queue(const std::vector<std::string>& job_names) const {
+  std::vector<std::string> argv = {"squeue", "--noheader", "--array", "--format=%i|%T|%r|%y|%j"};
+  if (!job_names.empty()) argv.push_back("--name=" + join(job_names, ','));
+  auto o = run(argv);
+  std::vector<QueueEntry> out;
+  std::istringstream in(o.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    size_t start = 0;
+    for (int i = 0; i < 4; ++i) {
+      size_t bar = line.find('|', start);
+      if (bar == std::string::npos) break;
+      f.push_back(line.substr(start, bar - start));
+      start = bar + 1;
+    }
+    if (f.size() != 4) continue;
+    long nice = 0;
+    try {
+      nice = std::stol(f[3]);
+    } catch (...) {
+    }
+    out.push_back({f[0], f[1], f[2], line.substr(start), nice});
+  }
+  return out;
+}
+
+void Slurm::hold(const std::vector<std::string>& ids) const {
+  if (!ids.empty()) run({"scontrol", "hold", join(ids, ',')});
+}
+
+void Slurm::release(const std::vector<std::string>& ids) const {
+  if (!ids.empty()) run({"scontrol", "release", join(ids, ',')});
+}
+
+void Slurm::cancel(const std::string& id) const { run({"scancel", id}); }
+
+std::optional<std::string> Slurm::job_state(const std::string& id) const {
+  auto o = run({"scontrol", "--oneliner", "show", "job", id}, false);
+  if (o.status != 0) return std::nullopt;  // "Invalid job id specified": forgotten
+  auto m = parse_scontrol_line(first_line(o.out));
+  auto it = m.find("JobState");
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<long> Slurm::license_total(const std::string& name) const {
+  auto o = run({"scontrol", "--oneliner", "show", "licenses", name}, false);
+  if (o.status != 0) return std::nullopt;
+  auto m = parse_scontrol_line(first_line(o.out));
+  auto it = m.find("Total");
+  if (it == m.end()) return std::nullopt;
+  try {
+    return std::stol(it->second);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::optional<std::string> Slurm::config_value(const std::string& key) const {
+  auto o = run({"scontrol", "show", "config"});
+  std::istringstream in(o.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string k = line.substr(0, eq);
+    while (!k.empty() && k.back() == ' ') k.pop_back();
+    if (k == key) {
+      std::string v = line.substr(eq + 1);
+      while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace gopcast::slurm
