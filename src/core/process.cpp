@@ -15,33 +15,20 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/fd.hpp"
 
 extern char** environ;
 
 namespace gopcast::process {
 namespace {
 
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-  int release() { return std::exchange(fd, -1); }
-};
-
 struct Pipe {
-  Fd read, write;
+  UniqueFd read, write;
   Pipe() {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) fail(ErrorCode::Internal, "process: pipe: {}", std::strerror(errno));
-    read.fd = p[0];
-    write.fd = p[1];
+    read.reset(p[0]);
+    write.reset(p[1]);
   }
 };
 
@@ -77,12 +64,12 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
 
 Output run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   Pipe out, err;
-  pid_t pid = spawn(argv, out.write.fd, err.write.fd);
+  pid_t pid = spawn(argv, out.write.get(), err.write.get());
   out.write.reset();
   err.write.reset();
   Output o;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  pollfd fds[2] = {{out.read.fd, POLLIN, 0}, {err.read.fd, POLLIN, 0}};
+  pollfd fds[2] = {{out.read.get(), POLLIN, 0}, {err.read.get(), POLLIN, 0}};
   int open = 2;
   char buf[65536];
   while (open > 0) {
@@ -113,7 +100,7 @@ Output run(const std::vector<std::string>& argv, std::chrono::milliseconds timeo
 
 Child::Child(const std::vector<std::string>& argv) {
   Pipe out;
-  pid_ = spawn(argv, out.write.fd, -1);
+  pid_ = spawn(argv, out.write.get(), -1);
   out.write.reset();
   out_fd_ = out.read.release();
 }

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/fd.hpp"
 
 namespace fs = std::filesystem;
 
@@ -406,31 +407,17 @@ class TemporaryFile {
   fs::path path_;
 };
 
-class Descriptor {
- public:
-  explicit Descriptor(int fd) : fd_(fd) {}
-  Descriptor(const Descriptor&) = delete;
-  Descriptor& operator=(const Descriptor&) = delete;
-  ~Descriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // The data must be on disk before the rename makes it the manifest, or a crash
 // could leave a renamed but empty file.
 void sync_file(const fs::path& p) {
-  Descriptor fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0 || ::fsync(fd.get()) != 0)
     fail(ErrorCode::Internal, "fsync: {} ({})", std::strerror(errno), p.string());
 }
 
 // Best effort: makes the rename itself durable. The manifest is whole either way.
 void sync_folder(const fs::path& dir) {
-  Descriptor fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() >= 0) ::fsync(fd.get());
 }
 

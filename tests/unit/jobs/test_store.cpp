@@ -17,6 +17,21 @@ using gopcast::test::TempDir;
 
 namespace {
 
+// Starts `n` processes that each run `body` and exit; returns their pids.
+template <typename F>
+std::vector<pid_t> fork_each(int n, F body) {
+  std::vector<pid_t> kids;
+  for (int p = 0; p < n; ++p) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      body();
+      ::_exit(0);
+    }
+    kids.push_back(pid);
+  }
+  return kids;
+}
+
 TEST(JobStore, RecordsRoundTripThroughJson) {
   TempDir dir;
   jobs::Store store(dir.path);
@@ -51,20 +66,14 @@ TEST(JobStore, UnknownIdsAreJobNotFound) {
 TEST(JobStore, IdsAreUniqueAcrossProcessesAndSortBySubmission) {
   TempDir dir;
   constexpr int kProcs = 4, kEach = 50;
-  std::vector<pid_t> kids;
-  for (int p = 0; p < kProcs; ++p) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      jobs::Store store(dir.path);
-      for (int i = 0; i < kEach; ++i) {
-        jobs::JobRecord r;
-        r.id = store.create_id();
-        store.put(r);
-      }
-      ::_exit(0);
+  auto kids = fork_each(kProcs, [&] {
+    jobs::Store store(dir.path);
+    for (int i = 0; i < kEach; ++i) {
+      jobs::JobRecord r;
+      r.id = store.create_id();
+      store.put(r);
     }
-    kids.push_back(pid);
-  }
+  });
   for (pid_t k : kids) {
     int ws = 0;
     ::waitpid(k, &ws, 0);
@@ -85,16 +94,10 @@ TEST(JobStore, ConcurrentUpdatesFromManyProcessesAreNeverLost) {
   r.id = store.create_id();
   store.put(r);
   constexpr int kProcs = 4, kEach = 100;
-  std::vector<pid_t> kids;
-  for (int p = 0; p < kProcs; ++p) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      jobs::Store s(dir.path);
-      for (int i = 0; i < kEach; ++i) s.update(r.id, [](jobs::JobRecord& x) { return ++x.attempts, true; });
-      ::_exit(0);
-    }
-    kids.push_back(pid);
-  }
+  auto kids = fork_each(kProcs, [&] {
+    jobs::Store s(dir.path);
+    for (int i = 0; i < kEach; ++i) s.update(r.id, [](jobs::JobRecord& x) { return ++x.attempts, true; });
+  });
   // A reader meanwhile never sees a torn record.
   int reads = 0;
   for (bool running = true; running;) {

@@ -21,6 +21,7 @@
 
 #include "../test_support.hpp"
 #include "core/error.hpp"
+#include "core/fd.hpp"
 #include "core/log.hpp"
 #include "notify/webhook.hpp"
 
@@ -43,20 +44,7 @@ class NoProxy : public ::testing::Environment {
 };
 [[maybe_unused]] ::testing::Environment* const kNoProxy = ::testing::AddGlobalTestEnvironment(new NoProxy);
 
-class Socket {
- public:
-  explicit Socket(int fd = -1) : fd_(fd) {}
-  Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  ~Socket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Socket = gopcast::UniqueFd;
 
 // A listening socket on 127.0.0.1 and an ephemeral port.
 Socket listen_on_loopback(int* port) {

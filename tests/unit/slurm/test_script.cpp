@@ -38,6 +38,15 @@ std::vector<std::string> nasty_words(const fs::path& canary) {
           "trailing newline\n"};
 }
 
+// printf '%s\0' output back into its words.
+std::vector<std::string> split_nul(const std::string& text) {
+  std::vector<std::string> words;
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\0') words.push_back(text.substr(start, i - start)), start = i + 1;
+  return words;
+}
+
 TEST(ShellQuote, EveryWordComesBackExactlyThroughBash) {
   TempDir dir;
   const fs::path canary = dir / "canary";
@@ -47,11 +56,7 @@ TEST(ShellQuote, EveryWordComesBackExactlyThroughBash) {
   for (const auto& w : words) script += " " + slurm::shell_quote(w);
   auto out = process::run({"bash", "-c", script});
   ASSERT_EQ(out.status, 0) << out.err;
-  std::vector<std::string> got;
-  size_t start = 0;
-  for (size_t i = 0; i < out.out.size(); ++i)
-    if (out.out[i] == '\0') got.push_back(out.out.substr(start, i - start)), start = i + 1;
-  EXPECT_EQ(got, words);
+  EXPECT_EQ(split_nul(out.out), words);
   EXPECT_FALSE(fs::exists(canary)) << "a quoted word was executed";
 }
 
@@ -105,11 +110,7 @@ TEST(RenderScript, FillsBothPlaceholdersAndRunsTheCommandAsGiven) {
   files::write_atomic(dir / "job.sbatch", text, 0755);
   auto out = process::run({"bash", (dir / "job.sbatch").string()});
   ASSERT_EQ(out.status, 0) << out.err;
-  std::vector<std::string> got;
-  size_t start = 0;
-  for (size_t i = 0; i < out.out.size(); ++i)
-    if (out.out[i] == '\0') got.push_back(out.out.substr(start, i - start)), start = i + 1;
-  EXPECT_EQ(got, words);
+  EXPECT_EQ(split_nul(out.out), words);
   EXPECT_FALSE(fs::exists(canary));
   // Slurm reads #SBATCH lines only before the first command: all of them come first.
   auto first_cmd = text.find("\nset -u");
@@ -135,4 +136,21 @@ TEST(ShippedTemplate, RendersAScriptBashAccepts) {
   EXPECT_NE(text.find("exec '/usr/bin/gopcast' 'jobs' 'exec' '--home' '/a b/it'\\''s' 'id'"), std::string::npos) << text;
 }
 
+}  // namespace
+
+#include "slurm/slurm.hpp"
+
+namespace {
+TEST(JobIds, SortAsSlurmStartsThemAtEqualPriority) {
+  std::vector<std::string> ids = {"12_10", "9", "12_2", "100", "12"};
+  std::sort(ids.begin(), ids.end(), slurm::job_id_less);
+  EXPECT_EQ(ids, (std::vector<std::string>{"9", "12", "12_2", "12_10", "100"}));
+}
+
+TEST(ScontrolLine, ParsesKeyValuePairs) {
+  auto m = slurm::parse_scontrol_line("LicenseName=gopcast_web Total=1000 Used=333 Free=667 Remote=no");
+  EXPECT_EQ(m["LicenseName"], "gopcast_web");
+  EXPECT_EQ(m["Total"], "1000");
+  EXPECT_EQ(m.count("Missing"), 0u);
+}
 }  // namespace
