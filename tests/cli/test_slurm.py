@@ -163,6 +163,12 @@ def test_submit_errors_are_one_line_and_leave_no_record(home, clips, tmp_path):
         assert proc.returncode == status, (args, proc.stderr)
         assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert home.json("jobs", "list") == []
+    # Slurm's own refusal (a partition it does not have) names sbatch and keeps nothing.
+    home.pipeline("nopart", partition="nosuchpartition")
+    proc = home.run("submit", job, "--pipeline", "nopart", check=False)
+    assert proc.returncode == 21 and "sbatch" in proc.stderr and "partition" in proc.stderr.lower(), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert home.json("jobs", "list") == [] and list((home.path / "jobs").iterdir()) == []
     # A pipeline limit without the license pool in Slurm is refused before anything is submitted.
     home.pipeline("nolicense", max_concurrent=2)
     proc = home.run("submit", job, "--pipeline", "nolicense", check=False)
@@ -420,6 +426,41 @@ def test_requeued_job_resumes_from_its_manifest(home, clips, tmp_path):
     notes = [h["note"] for h in done["history"]]
     assert any("interrupted by Slurm" in n for n in notes), notes
     check_output(out / "slurm-long.mp4", clips["long"])
+
+
+def processes_with(*words):
+    """Pids of processes whose command line holds every one of `words` as an argument."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if all(w.encode() in argv for w in words):
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_job_killed_without_a_word_is_settled_from_slurm(home, clips, tmp_path):
+    """The job's own runner dies (as on a node crash): `jobs wait` still ends, with
+    TranscodeFail and Slurm's word for what happened, and nothing at the output path."""
+    home.pipeline("killed", ranks=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    rec = home.submit(write_job(tmp_path / "job.toml", clips["long"], out, segment_seconds=3, preset="medium"), "killed")
+    deadline = time.time() + WAIT
+    while home.show(rec["id"])["state"] != "Transcoding":
+        assert time.time() < deadline
+        time.sleep(0.2)
+    runners = processes_with("jobs", "exec", rec["id"])
+    assert len(runners) == 1
+    os.kill(runners[0], 9)
+    proc, done = home.wait(rec["id"])
+    assert done["state"] == "TranscodeFail", done
+    assert proc.returncode == 20 and "Slurm job" in done["error"]["message"], done["error"]
+    assert not (out / "slurm-long.mp4").exists()
 
 
 # --- notifications ------------------------------------------------------------------
