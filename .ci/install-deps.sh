@@ -4,9 +4,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mapfile -t wanted < <(grep -v '^\s*#' "$here/packages.txt" | grep -v '^\s*$')
+# Names that installed packages provide count as installed: NodeSource's nodejs provides
+# (and conflicts with) npm, and asking apt for Debian's npm there would fail.
+mapfile -t provided < <(dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null | grep '^install ok installed|' |
+  cut -d'|' -f2 | tr ',' '\n' | sed 's/(.*)//; s/[[:space:]]//g' | grep -v '^$')
 missing=()
 for p in "${wanted[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+  printf '%s\n' "${provided[@]}" | grep -qxF "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
