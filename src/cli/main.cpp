@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "engine/parallel.hpp"
 #include "engine/transcode.hpp"
+#include "serve/server.hpp"
 #include "spec/catalog.hpp"
 #include "spec/job.hpp"
 
@@ -142,6 +143,15 @@ int main(int argc, char** argv) {
   auto* errors_cmd = app.add_subcommand("errors", "List the error codes and exit statuses");
   add_common(errors_cmd, common);
 
+  // serve
+  auto* serve_cmd = app.add_subcommand("serve", "Serve an output folder over HTTP, with a web player (hls.js) at /");
+  serve::ServeOptions serve_opts;
+  std::string serve_dir;
+  serve_cmd->add_option("DIR", serve_dir, "Folder to serve")->required();
+  serve_cmd->add_option("--port", serve_opts.port, "TCP port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--bind", serve_opts.bind, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
+  add_common(serve_cmd, common, false);
+
   // submit, jobs, pipelines
   cli::JobsCli jobs_cli(app, common.json, g_cancel);
 
@@ -190,6 +200,11 @@ int main(int argc, char** argv) {
       run_job(std::move(job), tc_sets, par, "transcoding", common);
     } else if (*run_cmd) {
       run_job(load_job(job_path), run_sets, par, "running " + job_path, common);
+    } else if (*serve_cmd) {
+      serve_opts.root = serve_dir;
+      serve::Server server(serve_opts);
+      std::cout << fmt::format("serving {} at {}", server.root().string(), server.url()) << std::endl;
+      server.run(g_cancel);
     } else if (*version_cmd) {
       nlohmann::json v = {{"gopcast", GOPCAST_VERSION_STRING},
                           {"libavcodec", LIBAVCODEC_IDENT},

@@ -20,7 +20,7 @@ const std::vector<ErrorCodeInfo>& error_codes() {
        "values that are each valid but cannot be combined (a codec the container cannot hold)"},
       {ErrorCode::StreamNotFound, "InvalidParameter.StreamNotFound", 11, "a stream selector matches no stream of the input"},
       {ErrorCode::OutputNotWritable, "InvalidParameter.OutputNotWritable", 12,
-       "the output folder does not exist or is not writable, or the output would overwrite the input"},
+       "the output folder does not exist or is not writable, the output would overwrite the input, or serve's port is taken"},
       {ErrorCode::TranscodeFailed, "InternalError.TranscodeFailed", 20, "decoding, filtering, encoding or muxing failed part-way"},
       {ErrorCode::PipelineNotFound, "InvalidParameter.PipelineNotFound", 13, "no pipeline of that name (see `gopcast pipelines list`)"},
       {ErrorCode::JobNotFound, "InvalidParameter.JobNotFound", 14, "no job of that id in the job store (see `gopcast jobs list`)"},
