@@ -1,0 +1,205 @@
+#include "ops/snapshot.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "av/codec.hpp"
+#include "av/filter_graph.hpp"
+#include "av/input.hpp"
+#include "core/error.hpp"
+
+extern "C" {
+#include <libavutil/avutil.h>
+}
+
+namespace fs = std::filesystem;
+
+namespace gopcast::ops {
+
+PictureSize snapshot_size(int width, int height, Ratio sar, const SnapshotSize& wanted) {
+  if (wanted.width && wanted.height) return {*wanted.width, *wanted.height};
+  if (!wanted.width && !wanted.height) return {width, height};
+  // The display aspect ratio: stored width stretched by the sample aspect ratio.
+  const double display = static_cast<double>(width) * (sar.valid() ? sar.value() : 1.0) / height;
+  if (wanted.width) return {*wanted.width, std::max(1, static_cast<int>(std::lround(*wanted.width / display)))};
+  return {std::max(1, static_cast<int>(std::lround(*wanted.height * display))), *wanted.height};
+}
+
+namespace {
+
+// Reads one video stream forward and hands out its decoded frames in presentation
+// order, with timestamps counted from the container's start.
+class FrameReader {
+ public:
+  FrameReader(const fs::path& path, const std::string& selector, const std::atomic<bool>* cancel)
+      : input_(av::Input::open(path)), cancel_(cancel) {
+    stream_ = input_.select(AVMEDIA_TYPE_VIDEO, selector, "video_stream");
+    if (stream_ < 0) fail<MediaError>(ErrorCode::StreamNotFound, "{}: no video stream to take a snapshot of", path.string());
+    const AVStream* st = input_.stream(stream_);
+    time_base_ = st->time_base;
+    offset_ = av_rescale_q(input_.start_time(), AV_TIME_BASE_Q, time_base_);
+    decoder_.emplace(st, path.string());
+    rotation_ = describe(input_).streams[static_cast<size_t>(stream_)].rotation;
+  }
+
+  AVRational time_base() const { return time_base_; }
+  int rotation() const { return rotation_; }
+  double duration() const { return input_.duration_seconds(); }
+  AVRational frame_rate() const { return input_.stream(stream_)->avg_frame_rate; }
+
+  // Positions the reader so that the next frame is at or before `target` (or the
+  // stream's first frame), and returns that frame. A seek lands on the keyframe at or
+  // before its timestamp, but not every demuxer's seek is exact (MPEG-TS seeks by
+  // decoding time; open GOPs drop leading frames): the first frame decoded after it
+  // is checked, and the seek backs off (1, 2, 4... s) until that frame is early enough.
+  bool seek(int64_t target, AVFrame* frame) {
+    for (int64_t back_s = 0;; back_s = back_s ? back_s * 2 : 1) {
+      const int64_t at = target - av_rescale_q(back_s, AVRational{1, 1}, time_base_);
+      const bool from_top = at <= 0 || back_s > 3600;
+      if (from_top) {
+        if (!fresh_) input_.rewind();
+      } else {
+        input_.seek(stream_, at + offset_);
+      }
+      fresh_ = false;
+      avcodec_flush_buffers(decoder_->ctx());
+      eof_ = false;
+      if (!next(frame)) return false;
+      if (from_top || frame->pts <= target) return true;
+      av_frame_unref(frame);
+    }
+  }
+
+  // The next decoded frame (pts rebased to the container's start); false at the end.
+  bool next(AVFrame* frame) {
+    for (;;) {
+      while (decoder_->receive(frame)) {
+        if (frame->best_effort_timestamp == AV_NOPTS_VALUE) {  // nothing to place it by
+          av_frame_unref(frame);
+          continue;
+        }
+        frame->pts = frame->best_effort_timestamp - offset_;
+        return true;
+      }
+      if (eof_) return false;
+      if (cancel_ && cancel_->load()) fail(ErrorCode::Cancelled, "{}: snapshot cancelled", input_.path().string());
+      if (!input_.read(packet_.get())) {
+        eof_ = true;
+        decoder_->send(nullptr);
+        continue;
+      }
+      if (packet_->stream_index == stream_) decoder_->send(packet_.get());
+      av_packet_unref(packet_.get());
+    }
+  }
+
+ private:
+  av::Input input_;
+  const std::atomic<bool>* cancel_;
+  int stream_ = -1;
+  AVRational time_base_{1, 1};
+  int64_t offset_ = 0;
+  int rotation_ = 0;
+  std::optional<av::Decoder> decoder_;
+  av::PacketPtr packet_ = av::make_packet();
+  bool fresh_ = true;  // nothing read since the input was opened
+  bool eof_ = false;
+};
+
+// Turns a decoded frame upright and into packed RGB at the wanted size, with the
+// filters the ffmpeg tool uses (transpose/flip for rotation, then scale with its
+// bicubic flags), so the pixels are the ones `ffmpeg -pix_fmt rgb24` writes.
+RgbFrame to_rgb(const AVFrame* decoded, AVRational time_base, AVRational frame_rate, int rotation, const SnapshotSize& wanted) {
+  const bool sideways = rotation == 90 || rotation == 270;
+  AVRational sar = decoded->sample_aspect_ratio.num > 0 ? decoded->sample_aspect_ratio : AVRational{1, 1};
+  // Upright, a sideways picture's pixels are as tall as they were wide.
+  const Ratio upright_sar = sideways ? Ratio{sar.den, sar.num} : Ratio{sar.num, sar.den};
+  const PictureSize size = snapshot_size(sideways ? decoded->height : decoded->width, sideways ? decoded->width : decoded->height,
+                                         upright_sar, wanted);
+  std::string chain;
+  if (rotation == 90) chain = "transpose=clock,";
+  else if (rotation == 180) chain = "hflip,vflip,";
+  else if (rotation == 270) chain = "transpose=cclock,";
+  chain += fmt::format("scale={}:{}:flags=bicubic,format=rgb24", size.width, size.height);
+
+  av::VideoSourceParams source{decoded->width, decoded->height, static_cast<AVPixelFormat>(decoded->format), time_base, sar,
+                               frame_rate};
+  av::FilterGraph graph = av::FilterGraph::video(source, chain);
+  av::FramePtr in(av_frame_clone(decoded));
+  av::FramePtr out = av::make_frame();
+  if (!in) fail(ErrorCode::Internal, "av: av_frame_clone: out of memory");
+  graph.push(in.get());
+  graph.push(nullptr);
+  if (!graph.pull(out.get())) fail(ErrorCode::Internal, "snapshot: the scaler gave no picture ({})", chain);
+
+  RgbFrame rgb;
+  rgb.width = out->width;
+  rgb.height = out->height;
+  const size_t row = static_cast<size_t>(rgb.width) * 3;
+  rgb.pixels.resize(row * static_cast<size_t>(rgb.height));
+  for (int y = 0; y < rgb.height; ++y)
+    std::memcpy(rgb.pixels.data() + row * static_cast<size_t>(y), out->data[0] + static_cast<ptrdiff_t>(y) * out->linesize[0], row);
+  rgb.pts = decoded->pts;
+  rgb.time_base = Ratio{time_base.num, time_base.den};
+  return rgb;
+}
+
+void check_side(const std::optional<int>& side, const char* name) {
+  if (side && (*side < kMinSnapshotSide || *side > kMaxSnapshotSide))
+    fail<SpecError>(ErrorCode::OutOfRange, "snapshot: {}: {} is out of range {}..{}", name, *side, kMinSnapshotSide,
+                    kMaxSnapshotSide);
+}
+
+}  // namespace
+
+std::vector<RgbFrame> grab_frames(const fs::path& path, const std::vector<double>& times, const SnapshotOptions& options) {
+  check_side(options.size.width, "width");
+  check_side(options.size.height, "height");
+  FrameReader reader(path, options.video_stream, options.cancel);
+  const double duration = reader.duration();
+  for (double t : times)
+    if (!std::isfinite(t) || t < 0 || (duration > 0 && t > duration))
+      fail<SpecError>(ErrorCode::OutOfRange, "{}: snapshot time {} s is out of range 0..{:.3f} (the input's duration)",
+                      path.string(), t, duration);
+
+  // Read forward through the times in order; a later time close enough ahead is
+  // reached by decoding on rather than seeking again.
+  std::vector<size_t> order(times.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return times[a] < times[b]; });
+  const AVRational tb = reader.time_base();
+  const int64_t near_ahead = av_rescale_q(2, AVRational{1, 1}, tb);
+
+  std::vector<RgbFrame> frames(times.size());
+  av::FramePtr current = av::make_frame(), next = av::make_frame();
+  bool have = false;  // `current` holds a frame and the reader is just past it
+  bool at_end = false;
+  for (size_t i : order) {
+    const int64_t target = av_rescale_q(std::llround(times[i] * AV_TIME_BASE), AV_TIME_BASE_Q, tb);
+    // Times come in ascending order, so `current` is never past a frame still wanted.
+    if (!have || (target - current->pts > near_ahead && !at_end)) {
+      av_frame_unref(current.get());
+      have = reader.seek(target, current.get());
+      at_end = false;
+      if (!have) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: no picture could be decoded", path.string());
+    }
+    // Decode on to the first frame at or after the target; the last frame when none is.
+    while (current->pts < target && !at_end) {
+      if (!reader.next(next.get())) {
+        at_end = true;
+        break;
+      }
+      std::swap(current, next);
+      av_frame_unref(next.get());
+    }
+    frames[i] = to_rgb(current.get(), tb, reader.frame_rate(), reader.rotation(), options.size);
+    frames[i].requested = times[i];
+  }
+  return frames;
+}
+
+}  // namespace gopcast::ops
