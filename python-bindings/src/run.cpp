@@ -1,0 +1,179 @@
+// gopcast.run: a job on this machine, on the segment-parallel engine (local worker
+// threads) when it has an output encoded by segments, else in one pass: what
+// `gopcast run` and `gopcast transcode` do (src/cli/main.cpp, run_job).
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "bindings.hpp"
+#include "engine/parallel.hpp"
+#include "engine/transcode.hpp"
+#include "spec.hpp"
+
+namespace fs = std::filesystem;
+
+namespace gopcast::python {
+namespace {
+
+// Calls the Python progress callback from the engine's threads: with the GIL, at most
+// ten times a second (the last call, at the end, always), only with progress beyond
+// what it was last given. An exception in the callback stops the run and is raised.
+class ProgressRelay {
+ public:
+  ProgressRelay(py::object callback, std::atomic<bool>& stop) : callback_(std::move(callback)), stop_(stop) {}
+  void operator()(const engine::Progress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(mutex_);
+      const bool last = p.seconds_total > 0 && p.seconds_done >= p.seconds_total;
+      if (p.seconds_done < last_done_ || p.frames < last_frames_) return;
+      if (p.seconds_done == last_done_ && p.frames == last_frames_) return;  // nothing new
+      if (!last && now - last_call_ < std::chrono::milliseconds(100)) return;
+      if (last && last_was_final_) return;
+      last_done_ = p.seconds_done;
+      last_frames_ = p.frames;
+      last_call_ = now;
+      last_was_final_ = last;
+    }
+    py::gil_scoped_acquire gil;
+    if (error_.error) return;
+    try {
+      callback_(p);
+    } catch (py::error_already_set& e) {
+      error_.error.emplace(std::move(e));
+      stop_ = true;
+    }
+  }
+
+  CallbackError& error() { return error_; }
+
+ private:
+  py::object callback_;
+  std::atomic<bool>& stop_;
+  std::mutex mutex_;
+  double last_done_ = -1;
+  int64_t last_frames_ = -1;
+  bool last_was_final_ = false;
+  std::chrono::steady_clock::time_point last_call_{};
+  CallbackError error_;
+};
+
+TranscodeResult run_job(JobArg job, int workers, std::optional<double> segment_seconds, OptPathArg manifest,
+                        ProgressArg progress, OverridesArg overrides) {
+  if (workers < 0 || workers > 4096) fail(ErrorCode::OutOfRange, "workers: {} is out of range 0..4096", workers);
+  if (segment_seconds && !(*segment_seconds >= 0 && *segment_seconds <= 86400))
+    fail(ErrorCode::OutOfRange, "segment_seconds: {} is out of range 0..86400", *segment_seconds);
+  Job j = job_from_python(job);
+  ParallelOptions options;
+  options.workers = workers;
+  options.segment_seconds = segment_seconds.value_or(j.parallel.segment_seconds.value_or(kDefaultSegmentSeconds));
+  options.manifest = manifest.is_none() ? j.parallel.manifest : to_path(manifest, true);
+  TranscodeRequest req = request_for_job(std::move(j), Catalog::standard(), set_strings(overrides));
+
+  std::atomic<bool> stop{false};
+  engine::RunControl control;
+  control.cancel = &stop;
+  std::optional<ProgressRelay> relay;
+  if (!progress.is_none()) {
+    relay.emplace(std::move(progress.obj), stop);
+    control.progress = [&relay](const engine::Progress& p) { (*relay)(p); };
+  }
+  TranscodeResult result;
+  try {
+    run_interruptible(
+        [&] { result = has_segmented_outputs(req) ? transcode_parallel(req, options, control) : transcode(req, control); }, stop);
+  } catch (...) {
+    if (relay) relay->error().rethrow_if_set();  // the callback's own exception, not the Cancelled it caused
+    throw;
+  }
+  return result;
+}
+
+py::object output_info(const OutputResult& o) { return to_python(to_json(o.info)); }
+
+}  // namespace
+
+void register_run(py::module_& m) {
+  py::class_<engine::Progress>(m, "Progress", "How far a run is: given to run()'s progress callback.")
+      .def_readonly("seconds_done", &engine::Progress::seconds_done, "Media seconds done.")
+      .def_readonly("seconds_total", &engine::Progress::seconds_total, "The input's duration, seconds.")
+      .def_readonly("frames", &engine::Progress::frames, "Video frames done.")
+      .def_property_readonly(
+          "fraction",
+          [](const engine::Progress& p) { return p.seconds_total > 0 ? std::min(1.0, p.seconds_done / p.seconds_total) : 0.0; },
+          "Done, 0.0 to 1.0.")
+      .def("__repr__", [](const engine::Progress& p) {
+        return fmt::format("<gopcast.Progress {:.1f}/{:.1f} s, {} frames>", p.seconds_done, p.seconds_total, p.frames);
+      });
+
+  py::class_<OutputResult>(m, "OutputResult", "One written output of a run.")
+      .def_readonly("path", &OutputResult::path)
+      .def_readonly("template", &OutputResult::template_name, "The template's name.")
+      .def_readonly("user_data", &OutputResult::user_data)
+      .def_readonly("video_frames", &OutputResult::video_frames, "Video frames written.")
+      .def_readonly("files", &OutputResult::files, "Every file written: the output, then e.g. HLS segments.")
+      .def_readonly("bytes", &OutputResult::bytes, "Their total size.")
+      .def_property_readonly("media_info", &output_info, "gopcast.probe() of the written output.")
+      .def("__repr__", [](const OutputResult& o) {
+        return fmt::format("<gopcast.OutputResult {} ({} frames, {} bytes)>", o.path.string(), o.video_frames, o.bytes);
+      });
+
+  py::class_<TranscodeResult>(m, "RunResult", "What run() did: outputs, timings and the segment manifest.")
+      .def_readonly("input", &TranscodeResult::input)
+      .def_readonly("seconds", &TranscodeResult::seconds, "Wall-clock seconds of the whole run.")
+      .def_readonly("media_seconds", &TranscodeResult::media_seconds, "The input's duration.")
+      .def_property_readonly(
+          "speed", [](const TranscodeResult& r) { return r.seconds > 0 ? r.media_seconds / r.seconds : 0.0; },
+          "Media seconds per wall-clock second.")
+      .def_readonly("outputs", &TranscodeResult::outputs)
+      .def_property_readonly(
+          "manifest",
+          [](const TranscodeResult& r) { return r.parallel ? std::optional<fs::path>(r.parallel->manifest) : std::nullopt; },
+          "The segment manifest (HDF5; open it with gopcast.Manifest), or None for a one-pass run.")
+      .def_property_readonly(
+          "timings",
+          [](const TranscodeResult& r) {
+            std::map<std::string, double> t = r.parallel ? r.parallel->phases : std::map<std::string, double>{};
+            t["total"] = r.seconds;
+            return t;
+          },
+          "Wall-clock seconds: \"total\", and for segment-parallel runs each phase (index, encode, gather, mux).")
+      .def_property_readonly(
+          "workers", [](const TranscodeResult& r) { return r.parallel ? r.parallel->workers : 0; }, "Local workers (0: one pass).")
+      .def_property_readonly(
+          "segments", [](const TranscodeResult& r) { return r.parallel ? r.parallel->segments : 0; }, "Segments of the plan.")
+      .def_property_readonly(
+          "resumed_segments", [](const TranscodeResult& r) { return r.parallel ? r.parallel->resumed_segments : 0; },
+          "Segments taken from an earlier, interrupted run's manifest.")
+      .def(
+          "to_dict", [](const TranscodeResult& r) { return to_python(to_json(r)); },
+          "The result as `gopcast run --json` prints it (schema \"gopcast.result/1\").")
+      .def("__repr__", [](const TranscodeResult& r) {
+        return fmt::format("<gopcast.RunResult {} -> {} output{} in {:.2f} s>", r.input.string(), r.outputs.size(),
+                           r.outputs.size() == 1 ? "" : "s", r.seconds);
+      });
+
+  m.def("run", &run_job, py::arg("job"), py::arg("workers") = 0, py::arg("segment_seconds") = py::none(),
+        py::arg("manifest") = py::none(), py::arg("progress") = py::none(), py::arg("overrides") = py::none(),
+        R"doc(Runs a job on this machine and returns a RunResult; what `gopcast run` does.
+
+job: a Job, or the path of a job file.
+workers: local worker threads encoding segments at once (0: one per core).
+segment_seconds: target segment length (default: the job's [parallel] segment_seconds, else 10;
+    0: the whole input as one segment).
+manifest: where the HDF5 segment manifest goes (default: <first output>.manifest.h5).
+progress: called as progress(p) with a gopcast.Progress (p.fraction, p.seconds_done,
+    p.seconds_total, p.frames), at most ten times a second, never going back; an exception
+    it raises stops the run and is raised here.
+overrides: template overrides for every output, like `--set`: {"video.crf": 20}.
+
+Outputs with re-encoded video run on the segment-parallel engine (local worker threads,
+a manifest, resume after an interruption); the rest (remuxes, audio only, GIF) in one pass.
+The GIL is released while it runs. Ctrl-C stops it cleanly: KeyboardInterrupt is raised
+and nothing is left at any output path (the manifest and work folder stay for a resume).
+Errors raise gopcast.Error subclasses with the CLI's messages.)doc");
+}
+
+}  // namespace gopcast::python
