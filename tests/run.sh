@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, and runs every test.
-#   bash tests/run.sh             unit tests (ctest) and media/CLI tests (pytest)
+#   bash tests/run.sh             unit tests (ctest), media/CLI tests and the Python module's tests (pytest)
 #   bash tests/run.sh --sanitize  the same, built with AddressSanitizer + UBSan
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,3 +24,13 @@ export GOPCAST_BIN="$build/src/gopcast"
 export GOPCAST_MPI_BIN="$build/mpi/gopcast-mpi"
 cd "$root"
 /usr/bin/python3 -m pytest -q -n "$(nproc)" tests/cli
+echo "== Python module tests (pytest)"
+# The gopcast package of this build, for Debian's python3. An ASan-built module needs
+# the sanitizer runtimes loaded before the interpreter starts, and Python's own
+# allocations at exit are not leaks to report.
+py_env=(PYTHONPATH="$build/python-bindings")
+if [ "${1:-}" = "--sanitize" ]; then
+  py_env+=(LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+           ASAN_OPTIONS=detect_leaks=0:abort_on_error=1)
+fi
+env "${py_env[@]}" /usr/bin/python3 -m pytest -q -n "$(nproc)" python-bindings/tests

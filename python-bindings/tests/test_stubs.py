@@ -1,0 +1,29 @@
+"""The type stubs (gopcast/__init__.pyi) name what the module has, and the module has
+nothing public the stubs leave out: editors complete what is really there."""
+import ast
+from pathlib import Path
+
+import gopcast
+
+STUBS = ast.parse((Path(__file__).resolve().parents[1] / "gopcast" / "__init__.pyi").read_text())
+
+
+def members(node):
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef):
+            yield item.name
+        elif isinstance(item, ast.AnnAssign):
+            yield item.target.id
+
+
+def test_stubs_and_module_agree():
+    stubbed = {n.name: n for n in STUBS.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    assert set(gopcast.__all__) == set(stubbed)
+    for name, node in stubbed.items():
+        runtime = getattr(gopcast, name)
+        if isinstance(node, ast.ClassDef):
+            declared = set(members(node))
+            assert {m for m in declared if not hasattr(runtime, m)} == set(), name
+            if not issubclass(runtime, BaseException):
+                public = {a for a in dir(runtime) if not a.startswith("_")}
+                assert public - declared == set(), name
