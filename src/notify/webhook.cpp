@@ -2,8 +2,6 @@
 
 #include <curl/curl.h>
 #include <fmt/chrono.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <array>
@@ -284,20 +282,6 @@ void validate_url(const std::string& url, const std::string& origin) {
   if (hc != CURLUE_OK || !host || !*host) fail<SpecError>(ErrorCode::InvalidKey, "{}: url: no host (got '{}')", origin, shown);
 }
 
-std::string hmac_sha256_hex(std::string_view key, std::string_view body) {
-  // OpenSSL reads a null key as "keep the previous key"; an empty key must be non-null.
-  static const unsigned char empty = 0;
-  const void* key_bytes = key.empty() ? &empty : static_cast<const void*>(key.data());
-  const auto* data = body.empty() ? &empty : reinterpret_cast<const unsigned char*>(body.data());
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int length = 0;
-  if (!HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()), data, body.size(), mac.data(), &length))
-    fail(ErrorCode::Internal, "notify: HMAC: SHA-256 failed");
-  std::string hex;
-  hex.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", mac[i]);
-  return hex;
-}
 
 Delivery deliver(const WebhookConfig& cfg, const std::string& body, const std::string& event_id,
                  const std::atomic<bool>* stop) {

@@ -1,7 +1,7 @@
 #pragma once
 // Webhook notifications: a signed JSON POST per event, retried a bounded number of
 // times, delivered in the background so a transcoding job never waits on a receiver.
-// This folder is the only place that includes libcurl (and OpenSSL, for the HMAC).
+// This folder is the only place that includes libcurl; the HMAC comes from crypto/.
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+
+#include "crypto/crypto.hpp"
 
 namespace gopcast::notify {
 
@@ -28,7 +30,7 @@ struct WebhookConfig {
 void validate_url(const std::string& url, const std::string& origin);
 
 // HMAC-SHA256 of `body` under `key`, as 64 lowercase hex digits.
-std::string hmac_sha256_hex(std::string_view key, std::string_view body);
+using crypto::hmac_sha256_hex;  // the signature of each event (crypto/crypto.hpp)
 
 struct Delivery {
   bool delivered = false;

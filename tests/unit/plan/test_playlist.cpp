@@ -1,0 +1,64 @@
+// HLS media playlist text (plan/playlist.hpp).
+#include <gtest/gtest.h>
+
+#include "plan/playlist.hpp"
+
+using namespace gopcast::plan;
+
+namespace {
+
+TEST(MediaPlaylistText, VodWithoutEncryption) {
+  MediaPlaylist p;
+  p.target_seconds = 6;
+  p.segments = {{"a_00000.ts", 6.0}, {"a_00001.ts", 6.0}, {"a_00002.ts", 2.5}};
+  EXPECT_EQ(render_media_playlist(p),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+            "#EXT-X-INDEPENDENT-SEGMENTS\n#EXTINF:6.000000,\na_00000.ts\n#EXTINF:6.000000,\na_00001.ts\n"
+            "#EXTINF:2.500000,\na_00002.ts\n#EXT-X-ENDLIST\n");
+}
+
+TEST(MediaPlaylistText, AKeyLineBeforeEverySegmentWithItsOwnIv) {
+  MediaPlaylist p;
+  p.key_uris = {"k-0.key", "k-1.key"};
+  p.segments = {{"s0.ts", 6, 0, "00000000000000000000000000000001"},
+                {"s1.ts", 6, 0, "00000000000000000000000000000002"},
+                {"s2.ts", 6, 1, "00000000000000000000000000000003"}};
+  const std::string text = render_media_playlist(p);
+  EXPECT_NE(text.find("#EXT-X-KEY:METHOD=AES-128,URI=\"k-0.key\",IV=0x00000000000000000000000000000001\n#EXTINF:6.000000,\ns0.ts"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("URI=\"k-0.key\",IV=0x00000000000000000000000000000002\n#EXTINF:6.000000,\ns1.ts"), std::string::npos);
+  EXPECT_NE(text.find("URI=\"k-1.key\",IV=0x00000000000000000000000000000003\n#EXTINF:6.000000,\ns2.ts"), std::string::npos);
+}
+
+TEST(MediaPlaylistText, AGrowingEventPlaylistHasNoEndUntilTheEnd) {
+  MediaPlaylist p;
+  p.type = PlaylistType::Event;
+  p.ended = false;
+  p.segments = {{"s0.ts", 4}};
+  std::string text = render_media_playlist(p);
+  EXPECT_NE(text.find("#EXT-X-PLAYLIST-TYPE:EVENT\n"), std::string::npos);
+  EXPECT_EQ(text.find("#EXT-X-ENDLIST"), std::string::npos);
+  p.ended = true;
+  EXPECT_NE(render_media_playlist(p).find("#EXT-X-ENDLIST\n"), std::string::npos);
+}
+
+TEST(TargetDuration, CoversTheTemplateLengthAndEverySegment) {
+  MediaPlaylist p;
+  p.target_seconds = 6;
+  EXPECT_EQ(target_duration(p), 6);
+  p.segments = {{"a", 6.4}};
+  EXPECT_EQ(target_duration(p), 6);
+  p.segments = {{"a", 6.6}};
+  EXPECT_EQ(target_duration(p), 7);
+  p.target_seconds = 2.5;
+  p.segments = {};
+  EXPECT_EQ(target_duration(p), 3);
+}
+
+TEST(KeyUri, ExpandsKeyAndIndex) {
+  EXPECT_EQ(key_uri("{key}", "film-3.key", 3), "film-3.key");
+  EXPECT_EQ(key_uri("https://keys.example.org/vod/{index}?f={key}", "film-3.key", 3),
+            "https://keys.example.org/vod/3?f=film-3.key");
+}
+
+}  // namespace
