@@ -26,6 +26,9 @@ Input Input::open(const fs::path& path) {
   Dictionary opts;
   // Local HLS playlists name their segments by relative path; allow only local protocols.
   opts.set("protocol_whitelist", "file,crypto,data");
+  // libavformat's own list plus .key, so AES-128 HLS (ours included) opens with its keys.
+  opts.set("allowed_extensions",
+           "3gp,aac,avi,ac3,eac3,flac,mkv,m3u8,m4a,m4s,m4v,mpg,mov,mp2,mp3,mp4,mpeg,mpegts,ogg,ogv,oga,ts,vob,wav,key");
   // MPEG-TS: read every program's table before deciding the streams, as ffprobe does.
   opts.set("scan_all_pmts", "1");
   int ret = avformat_open_input(&raw, name.c_str(), nullptr, opts.ptr());

@@ -1,5 +1,9 @@
 #include "av/output.hpp"
 
+extern "C" {
+#include <libavutil/opt.h>
+}
+
 #include "av/check.hpp"
 
 namespace gopcast::av {
@@ -91,6 +95,16 @@ void Output::finish() {
   if (!header_written_) return;
   check(av_write_trailer(ctx_.get()), "av_write_trailer", name_);
   if (ctx_->pb && !(ctx_->oformat->flags & AVFMT_NOFILE)) check(avio_closep(&ctx_->pb), "avio_closep", name_);
+}
+
+void Output::switch_file(const std::filesystem::path& path) {
+  check(av_interleaved_write_frame(ctx_.get(), nullptr), "av_interleaved_write_frame", name_);
+  check(av_write_frame(ctx_.get(), nullptr), "av_write_frame", name_);  // the muxer's own buffers (TS PES)
+  check(avio_closep(&ctx_->pb), "avio_closep", name_);
+  name_ = path.string();
+  check(avio_open(&ctx_->pb, name_.c_str(), AVIO_FLAG_WRITE), "avio_open", name_, ErrorCode::OutputNotWritable);
+  if (std::string_view(ctx_->oformat->name) == "mpegts")
+    check(av_opt_set(ctx_->priv_data, "mpegts_flags", "+resend_headers", 0), "av_opt_set", name_);
 }
 
 }  // namespace gopcast::av

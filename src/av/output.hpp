@@ -47,6 +47,9 @@ class Output : public Sink {
   void write(AVPacket* packet, int stream, AVRational time_base) override;
   // Flushes interleaving queues and writes the trailer.
   void finish() override;
+  // Goes on in a new file with the same muxer (HLS segments): what is buffered goes to
+  // the current file first, and MPEG-TS writes its PAT/PMT again at the new file's start.
+  void switch_file(const std::filesystem::path& path);
 
  private:
   AVStream* new_stream();

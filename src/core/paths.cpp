@@ -77,7 +77,23 @@ StagedOutput::~StagedOutput() {
   if (!committed_) {
     std::error_code ec;
     fs::remove_all(staging_dir_, ec);
+    for (const auto& f : early_) fs::remove(f, ec);
   }
+}
+
+fs::path StagedOutput::publish_now(const fs::path& staged_file, const std::string& final_name) {
+  fs::path dir = final_path_.parent_path();
+  if (dir.empty()) dir = ".";
+  const fs::path target = dir / (final_name.empty() ? staged_file.filename().string() : final_name);
+  std::error_code ec;
+  fs::rename(staged_file, target, ec);
+  if (ec) fail(ErrorCode::OutputNotWritable, "{}: cannot publish: {}", target.string(), ec.message());
+  if (std::find(early_.begin(), early_.end(), target) == early_.end()) early_.push_back(target);
+  return target;
+}
+
+void StagedOutput::adopt(const fs::path& final_file) {
+  if (std::find(early_.begin(), early_.end(), final_file) == early_.end()) early_.push_back(final_file);
 }
 
 std::vector<fs::path> StagedOutput::commit() {
@@ -103,6 +119,8 @@ std::vector<fs::path> StagedOutput::commit() {
     fail(ErrorCode::OutputNotWritable, "{}: cannot publish output: {}", final_path_.string(), e.code().message());
   }
   committed_ = true;
+  for (const auto& f : early_)
+    if (f != final_path_ && std::find(published.begin(), published.end(), f) == published.end()) published.push_back(f);
   std::error_code ec;
   fs::remove_all(staging_dir_, ec);
   return published;

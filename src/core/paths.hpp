@@ -39,9 +39,18 @@ class StagedOutput {
   // paths, the main file first.
   std::vector<std::filesystem::path> commit();
 
+  // Progressive outputs (a live HLS playlist): moves one finished file of the staging
+  // folder to the final folder now, under `final_name` (default: its own name), replacing
+  // what is there. Like everything else it is removed if the output is never committed.
+  std::filesystem::path publish_now(const std::filesystem::path& staged_file, const std::string& final_name = {});
+  // A file written straight to its final place elsewhere (HLS keys kept away from the
+  // media): removed if the output is never committed, listed by commit() if it is.
+  void adopt(const std::filesystem::path& final_file);
+
  private:
   std::filesystem::path final_path_;
   std::filesystem::path staging_dir_;
+  std::vector<std::filesystem::path> early_;  // published before commit
   bool committed_ = false;
 };
 

@@ -12,6 +12,7 @@
 #include "av/check.hpp"
 #include "av/input.hpp"
 #include "core/log.hpp"
+#include "engine/hls.hpp"
 #include "engine/keyframes.hpp"
 #include "engine/segment_file.hpp"
 
@@ -392,18 +393,21 @@ namespace {
 // order, the whole timeline's audio interleaved by decoding time.
 class GatherOutput {
  public:
-  GatherOutput(const JobContext& ctx, size_t output, const Target& target) : ctx_(ctx), output_(output) {
-    out_ = std::make_unique<av::Output>(target.file, target.plan.muxer.c_str());
+  GatherOutput(const JobContext& ctx, size_t output, const Target& target, StagedOutput& staged) : ctx_(ctx), output_(output) {
+    // HLS is cut, encrypted and listed by gopcast itself; everything else by libavformat.
+    if (target.plan.container == Container::m3u8) hls_ = std::make_unique<HlsWriter>(target.file, target.plan, staged);
+    else out_ = std::make_unique<av::Output>(target.file, target.plan.muxer.c_str());
     SegmentReader first(segment_path(ctx, 0, output));
     vtb_ = first.time_base(0);
-    video_ = out_->add_encoded_stream(first.params(0), vtb_, first.frame_rate(0));
+    video_ = add_stream(first.params(0), vtb_, first.frame_rate(0));
     if (has_audio(ctx, output)) {
       audio_reader_.emplace(audio_path(ctx, output));
       atb_ = audio_reader_->time_base(0);
-      audio_ = out_->add_encoded_stream(audio_reader_->params(0), atb_, {0, 1});
+      audio_ = add_stream(audio_reader_->params(0), atb_, {0, 1});
       audio_pending_ = audio_reader_->read(apkt_.get());
     }
-    open_muxer(*out_, target.plan, target.file);
+    if (hls_) hls_->open();
+    else open_muxer(*out_, target.plan, target.file);
   }
 
   // Appends one segment's packets.
@@ -422,7 +426,7 @@ class GatherOutput {
         last_dts_ = vpkt_->dts;
       }
       write_audio_until(vpkt_->dts != AV_NOPTS_VALUE ? vpkt_->dts : vpkt_->pts);
-      out_->write(vpkt_.get(), video_, vtb_);
+      write(vpkt_.get(), video_, vtb_);
       av_packet_unref(vpkt_.get());
       ++frames;
     }
@@ -431,13 +435,22 @@ class GatherOutput {
 
   void finish() {
     write_audio_until(INT64_MAX);
-    out_->finish();
+    if (hls_) hls_->finish();
+    else out_->finish();
   }
 
  private:
+  int add_stream(const AVCodecParameters* params, AVRational tb, AVRational fr) {
+    return hls_ ? hls_->add_encoded_stream(params, tb, fr) : out_->add_encoded_stream(params, tb, fr);
+  }
+  void write(AVPacket* p, int stream, AVRational tb) {
+    if (hls_) hls_->write(p, stream, tb);
+    else out_->write(p, stream, tb);
+  }
+
   void write_audio_until(int64_t vts) {
     while (audio_pending_ && (vts == INT64_MAX || av_compare_ts(apkt_->dts, atb_, vts, vtb_) <= 0)) {
-      out_->write(apkt_.get(), audio_, atb_);
+      write(apkt_.get(), audio_, atb_);
       av_packet_unref(apkt_.get());
       audio_pending_ = audio_reader_->read(apkt_.get());
     }
@@ -446,6 +459,7 @@ class GatherOutput {
   const JobContext& ctx_;
   size_t output_;
   std::unique_ptr<av::Output> out_;
+  std::unique_ptr<HlsWriter> hls_;
   std::optional<SegmentReader> audio_reader_;
   av::PacketPtr vpkt_ = av::make_packet();
   av::PacketPtr apkt_ = av::make_packet();
@@ -464,7 +478,7 @@ void Coordinator::gather() {
     wait_done(row);
     for (size_t o = 0; o < outputs.size(); ++o) {
       if (!context_.segmented[o]) continue;
-      if (!outputs[o]) outputs[o] = std::make_unique<GatherOutput>(context_, o, prepared_.targets[o]);
+      if (!outputs[o]) outputs[o] = std::make_unique<GatherOutput>(context_, o, prepared_.targets[o], *prepared_.staged[o]);
       gathered_frames_[o] += outputs[o]->append(segments_[row].index);
     }
     if (stop_) wait_done(row);  // rethrows

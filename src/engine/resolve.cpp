@@ -390,6 +390,14 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
       if (t.mux.faststart) p.muxer_options.emplace_back("movflags", "+faststart");
       break;
     case Container::m3u8:
+      p.hls_segment_seconds = t.mux.hls_segment_seconds;
+      p.hls = t.hls;
+      // Encrypted and live playlists are written segment by segment by gopcast itself,
+      // which needs re-encoded video (forced keyframes on the grid).
+      if ((t.hls.encryption != HlsEncryption::none || t.hls.playlist != HlsPlaylistType::vod) &&
+          (t.video.codec == VideoCodec::copy || t.video.remove || !video))
+        fail<SpecError>(ErrorCode::Incompatible, "{}: hls.{}: needs re-encoded video (video.codec copy and audio-only HLS are not supported)",
+                        t.name, t.hls.encryption != HlsEncryption::none ? "encryption" : "playlist");
       p.muxer_options.emplace_back("hls_time", fmt::format("{}", t.mux.hls_segment_seconds));
       p.muxer_options.emplace_back("hls_playlist_type", "vod");
       p.muxer_options.emplace_back("hls_list_size", "0");

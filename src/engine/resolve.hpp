@@ -86,6 +86,10 @@ struct OutputPlan {
   VideoPlan video;
   AudioPlan audio;
   std::vector<std::pair<std::string, std::string>> muxer_options;
+  // m3u8 outputs: the HLS segment length and delivery options (engine/hls.hpp writes
+  // them on the segment-parallel path; a single pass uses libavformat's hls muxer).
+  double hls_segment_seconds = 0;
+  HlsSpec hls;
 };
 
 // Raises Incompatible for codec/container mismatches, OutOfRange for values the

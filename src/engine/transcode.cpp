@@ -1,10 +1,15 @@
 #include "engine/transcode.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <algorithm>
 #include <memory>
+#include <sstream>
 
 #include "av/input.hpp"
 #include "core/error.hpp"
+#include "core/files.hpp"
 #include "core/paths.hpp"
 
 namespace fs = std::filesystem;
@@ -27,6 +32,14 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
       if (s->final_path() == out.path) fail(ErrorCode::OutputNotWritable, "{}: named by two outputs", out.path.string());
     engine::Target target;
     target.plan = engine::plan_output(out.tmpl, vsrc, asrc, request.input.string());
+    if (!out.tmpl.hls.key_dir.empty() && out.tmpl.hls.encryption == HlsEncryption::aes128) {
+      // Found out now, not after the encode: the key folder must exist and be writable.
+      fs::path dir = out.tmpl.hls.key_dir;
+      if (dir.is_relative()) dir = out.path.parent_path() / dir;
+      std::error_code ec;
+      if (!fs::is_directory(dir, ec) || ::access(dir.c_str(), W_OK) != 0)
+        fail(ErrorCode::OutputNotWritable, "{}: hls.key_dir {} does not exist or is not writable", out.path.string(), dir.string());
+    }
     p.staged.push_back(std::make_unique<StagedOutput>(out.path, request.input));
     target.file = p.staged.back()->staging_file();
     target.scratch_dir = p.staged.back()->scratch_dir();
@@ -34,6 +47,51 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
   }
   return p;
 }
+
+namespace {
+
+// What an output holds, read back from the written files. An encrypted HLS output whose
+// key URIs point elsewhere (a key server) is read through a private copy of its playlist
+// that names the local key files instead.
+MediaInfo probe_output(const fs::path& path, const Template& t) {
+  const bool remote_keys = t.container == Container::m3u8 && t.hls.encryption == HlsEncryption::aes128 &&
+                           (!t.hls.key_dir.empty() || t.hls.key_uri != "{key}");
+  if (!remote_keys) return probe(path);
+  fs::path key_dir = t.hls.key_dir.empty() ? path.parent_path() : fs::path(t.hls.key_dir);
+  if (key_dir.is_relative()) key_dir = path.parent_path() / key_dir;
+  std::istringstream in(files::read(path));
+  std::ostringstream local;
+  std::string line;
+  std::vector<std::string> uris;
+  while (std::getline(in, line)) {
+    const auto at = line.find("URI=\"");
+    if (line.starts_with("#EXT-X-KEY:") && at != std::string::npos) {
+      const auto end = line.find('"', at + 5);
+      const std::string uri = line.substr(at + 5, end - at - 5);
+      auto it = std::find(uris.begin(), uris.end(), uri);
+      const size_t k = static_cast<size_t>(it - uris.begin());
+      if (it == uris.end()) uris.push_back(uri);
+      line = line.substr(0, at + 5) + (key_dir / fmt::format("{}-{}.key", path.stem().string(), k)).string() + line.substr(end);
+    } else if (!line.empty() && line[0] != '#') {
+      line = (path.parent_path() / line).string();
+    }
+    local << line << "\n";
+  }
+  const fs::path copy = fs::temp_directory_path() / fmt::format("gopcast-probe-{}-{}.m3u8", ::getpid(), path.stem().string());
+  files::write_atomic(copy, local.str(), 0600);
+  MediaInfo info;
+  try {
+    info = probe(copy);
+  } catch (...) {
+    fs::remove(copy);
+    throw;
+  }
+  fs::remove(copy);
+  info.path = path.string();
+  return info;
+}
+
+}  // namespace
 
 std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, PreparedTranscode& prepared,
                                           const std::vector<int64_t>& video_frames) {
@@ -47,7 +105,7 @@ std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, Prepa
     r.template_name = request.outputs[i].tmpl.name;
     r.user_data = request.outputs[i].user_data;
     r.video_frames = video_frames[i];
-    r.info = probe(r.path);
+    r.info = probe_output(r.path, request.outputs[i].tmpl);
     results.push_back(std::move(r));
   }
   return results;

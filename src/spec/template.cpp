@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "crypto/crypto.hpp"
 #include "spec/value.hpp"
 
 namespace gopcast {
@@ -73,6 +74,9 @@ std::string_view name_of(Container c) { return container_names[static_cast<size_
 std::string_view name_of(VideoCodec c) { return video_codec_names[static_cast<size_t>(c)]; }
 std::string_view name_of(AudioCodec c) { return audio_codec_names[static_cast<size_t>(c)]; }
 std::string_view name_of(RateMode m) { return rate_mode_names[static_cast<size_t>(m)]; }
+std::string_view name_of(HlsEncryption e) { return e == HlsEncryption::none ? "none" : "aes-128"; }
+std::string_view name_of(HlsPlaylistType t) { return t == HlsPlaylistType::vod ? "vod" : "event"; }
+
 std::string_view name_of(AspectMode m) { return aspect_names[static_cast<size_t>(m)]; }
 
 bool audio_only(Container c) { return c == Container::m4a || c == Container::mp3 || c == Container::ogg || c == Container::flac; }
@@ -169,6 +173,26 @@ Template template_from_table(const toml::table& table, std::string name, const s
   if (auto v = mux.integer("gif_final_delay", 0, 65535)) t.mux.gif_final_delay = static_cast<int>(*v);
   if (auto v = mux.boolean("faststart")) t.mux.faststart = *v;
   mux.finish();
+
+  auto hls = root.table("hls");
+  if (auto v = hls.choice("encryption", {"none", "aes-128"})) t.hls.encryption = *v == "none" ? HlsEncryption::none : HlsEncryption::aes128;
+  if (auto v = hls.string("key")) {
+    try {
+      if (!v->empty()) (void)crypto::block_from_hex(*v, "key");
+    } catch (const Error&) {
+      hls.fail_at("key", ErrorCode::OutOfRange, "expected 32 hex digits (a 128-bit AES key)");
+    }
+    t.hls.key = *v;
+  }
+  if (auto v = hls.string("key_uri")) {
+    if (v->empty() || v->find_first_of("\"\r\n") != std::string::npos)
+      hls.fail_at("key_uri", ErrorCode::OutOfRange, "must be non-empty and hold no quote or line break");
+    t.hls.key_uri = *v;
+  }
+  if (auto v = hls.string("key_dir")) t.hls.key_dir = *v;
+  if (auto v = hls.integer("key_rotation", 0, 1000000)) t.hls.key_rotation = static_cast<int>(*v);
+  if (auto v = hls.choice("playlist", {"vod", "event"})) t.hls.playlist = *v == "vod" ? HlsPlaylistType::vod : HlsPlaylistType::event;
+  hls.finish();
   root.finish();
 
   // Rules that need several keys at once.
@@ -183,6 +207,12 @@ Template template_from_table(const toml::table& table, std::string name, const s
     fail<SpecError>(ErrorCode::Incompatible, "{}: trans.mode: cbr needs video.bitrate", where_key("trans", "mode"));
   if (t.video.crf && t.video.qp)
     fail<SpecError>(ErrorCode::Incompatible, "{}: video.qp: give crf or qp, not both", where_key("video", "qp"));
+  if (t.container != Container::m3u8 && (t.hls.encryption != HlsEncryption::none || t.hls.playlist != HlsPlaylistType::vod))
+    fail<SpecError>(ErrorCode::Incompatible, "{}: hls: encryption and live playlists are for m3u8 outputs, not {}",
+                    where_key("hls", t.hls.encryption != HlsEncryption::none ? "encryption" : "playlist"), name_of(t.container));
+  if (!t.hls.key.empty() && t.hls.key_rotation > 0)
+    fail<SpecError>(ErrorCode::Incompatible, "{}: hls.key_rotation: a given hls.key cannot rotate (leave key out for random keys)",
+                    where_key("hls", "key_rotation"));
   if ((t.video.crf || t.video.qp) && t.video.bitrate)
     fail<SpecError>(ErrorCode::Incompatible,
                     "{}: video.{}: give crf/qp (quality) or bitrate (average rate), not both (set video.bitrate = 0 to clear an inherited bitrate)",
@@ -234,6 +264,12 @@ toml::table Template::to_table() const {
                                 {"gif_loop", mux.gif_loop},
                                 {"gif_final_delay", mux.gif_final_delay},
                                 {"faststart", mux.faststart}});
+  out.insert("hls", toml::table{{"encryption", std::string(name_of(hls.encryption))},
+                                {"key", hls.key},
+                                {"key_uri", hls.key_uri},
+                                {"key_dir", hls.key_dir},
+                                {"key_rotation", hls.key_rotation},
+                                {"playlist", std::string(name_of(hls.playlist))}});
   return out;
 }
 

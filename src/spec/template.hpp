@@ -71,6 +71,22 @@ struct MuxSpec {
   bool faststart = true;            // MP4/MOV: moov atom at the front
 };
 
+// HLS delivery options (m3u8 outputs only).
+enum class HlsEncryption { none, aes128 };
+enum class HlsPlaylistType { vod, event };
+std::string_view name_of(HlsEncryption e);
+std::string_view name_of(HlsPlaylistType t);
+
+struct HlsSpec {
+  HlsEncryption encryption = HlsEncryption::none;
+  std::string key;               // 32 hex digits given by the user; "" = keys from the CSPRNG
+  std::string key_uri = "{key}"; // written into EXT-X-KEY; {key} = key file name, {index} = key number
+  std::string key_dir;           // where key files go: "" = beside the playlist, else a folder
+                                 // (relative to the output's folder)
+  int key_rotation = 0;          // segments per key; 0 = one key for the whole output
+  HlsPlaylistType playlist = HlsPlaylistType::vod;  // event: the playlist grows while encoding
+};
+
 struct Template {
   std::string name;  // catalogue name or file stem
   std::string description;
@@ -79,6 +95,7 @@ struct Template {
   AudioSpec audio;
   TransSpec trans;
   MuxSpec mux;
+  HlsSpec hls;
 
   // The resolved TOML form; from_table(to_table(t)) == t.
   toml::table to_table() const;

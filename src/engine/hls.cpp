@@ -1,0 +1,132 @@
+#include "engine/hls.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+
+namespace fs = std::filesystem;
+
+namespace gopcast::engine {
+
+HlsWriter::HlsWriter(const fs::path& playlist, const OutputPlan& plan, StagedOutput& staged)
+    : playlist_(playlist), plan_(plan), staged_(staged) {
+  list_.type = plan.hls.playlist == HlsPlaylistType::event ? plan::PlaylistType::Event : plan::PlaylistType::Vod;
+  list_.target_seconds = plan.hls_segment_seconds;
+  current_ = segment_path(0);
+  out_ = std::make_unique<av::Output>(current_, "mpegts");
+}
+
+HlsWriter::~HlsWriter() = default;
+
+fs::path HlsWriter::segment_path(int index) const {
+  return playlist_.parent_path() / fmt::format("{}_{:05d}.ts", playlist_.stem().string(), index);
+}
+
+int HlsWriter::add_encoded_stream(const AVCodecParameters* params, AVRational time_base, AVRational frame_rate) {
+  int index = out_->add_encoded_stream(params, time_base, frame_rate);
+  if (params->codec_type == AVMEDIA_TYPE_VIDEO && video_ < 0) {
+    video_ = index;
+    video_tb_ = time_base;
+  }
+  return index;
+}
+
+void HlsWriter::open() {
+  if (video_ < 0) fail(ErrorCode::Internal, "hls: {}: no video stream to cut segments at", playlist_.string());
+  out_->open(options_);
+  opened_ = true;
+}
+
+void HlsWriter::write(AVPacket* packet, int stream, AVRational time_base) {
+  if (stream == video_ && packet->pts != AV_NOPTS_VALUE) {
+    const double t = static_cast<double>(packet->pts) * av_q2d(time_base);
+    const double dur = packet->duration > 0 ? static_cast<double>(packet->duration) * av_q2d(time_base) : 0;
+    if (first_start_ < 0) first_start_ = segment_start_ = t;
+    // A new segment starts at the first keyframe at or past the next grid point; half a
+    // frame of slack absorbs rounding of the grid to the stream's time base.
+    const double boundary = first_start_ + (segment_ + 1) * plan_.hls_segment_seconds - std::max(dur / 2, 1e-3);
+    if ((packet->flags & AV_PKT_FLAG_KEY) && t >= boundary) {
+      // What the muxer holds goes into the finished segment; the rest into the next one.
+      const fs::path finished = current_;
+      current_ = segment_path(segment_ + 1);
+      out_->switch_file(current_);
+      seal(finished, t - segment_start_, false);
+      ++segment_;
+      segment_start_ = t;
+    }
+    video_end_ = std::max(video_end_, t + dur);
+  }
+  out_->write(packet, stream, time_base);
+}
+
+int HlsWriter::key_index(int segment) const { return plan_.hls.key_rotation > 0 ? segment / plan_.hls.key_rotation : 0; }
+
+const HlsWriter::Key& HlsWriter::key(int index) {
+  while (static_cast<int>(keys_.size()) <= index) {
+    const int k = static_cast<int>(keys_.size());
+    Key key;
+    key.bytes = plan_.hls.key.empty() ? crypto::random_block() : crypto::block_from_hex(plan_.hls.key, "hls.key");
+    const std::string name = fmt::format("{}-{}.key", playlist_.stem().string(), k);
+    // Keys are secrets: mode 0600, beside the playlist (published with it) or in key_dir.
+    const std::string bytes(reinterpret_cast<const char*>(key.bytes.data()), key.bytes.size());
+    if (plan_.hls.key_dir.empty()) {
+      key.file = playlist_.parent_path() / name;
+      files::write_atomic(key.file, bytes, 0600);
+      if (list_.type == plan::PlaylistType::Event) key.file = staged_.publish_now(key.file);
+    } else {
+      fs::path dir = plan_.hls.key_dir;
+      if (dir.is_relative()) dir = staged_.final_path().parent_path() / dir;
+      std::error_code ec;
+      if (!fs::is_directory(dir, ec))
+        fail(ErrorCode::OutputNotWritable, "{}: hls.key_dir {} does not exist", staged_.final_path().string(), dir.string());
+      key.file = dir / name;
+      files::write_atomic(key.file, bytes, 0600);
+      staged_.adopt(key.file);
+    }
+    list_.key_uris.push_back(plan::key_uri(plan_.hls.key_uri, name, k));
+    keys_.push_back(std::move(key));
+  }
+  return keys_[static_cast<size_t>(index)];
+}
+
+void HlsWriter::seal(const fs::path& file, double duration, bool last) {
+  plan::HlsSegmentEntry entry;
+  entry.uri = file.filename().string();
+  entry.duration = duration;
+  if (plan_.hls.encryption == HlsEncryption::aes128) {
+    entry.key = key_index(segment_);
+    const crypto::Block iv = crypto::random_block();  // a fresh IV for every segment
+    const fs::path enc = file.parent_path() / (".enc-" + file.filename().string());
+    crypto::aes128_cbc_encrypt_file(file, enc, key(entry.key).bytes, iv);
+    fs::rename(enc, file);
+    entry.iv_hex = crypto::to_hex(iv);
+  }
+  list_.segments.push_back(std::move(entry));
+  if (list_.type == plan::PlaylistType::Event) {
+    staged_.publish_now(file);
+    if (!last) write_playlist(false);
+  }
+}
+
+void HlsWriter::write_playlist(bool ended) {
+  list_.ended = ended;
+  const std::string text = plan::render_media_playlist(list_);
+  if (ended) {
+    files::write_atomic(playlist_, text);  // published by commit(), last of all
+  } else {
+    // A live playlist replaces the published one atomically: players never read half.
+    const fs::path tmp = playlist_.parent_path() / (".live-" + playlist_.filename().string());
+    files::write_atomic(tmp, text);
+    staged_.publish_now(tmp, playlist_.filename().string());
+  }
+}
+
+void HlsWriter::finish() {
+  if (!opened_) return;
+  out_->finish();
+  seal(current_, video_end_ - segment_start_, true);
+  write_playlist(true);
+}
+
+}  // namespace gopcast::engine

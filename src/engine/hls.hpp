@@ -1,0 +1,67 @@
+#pragma once
+// HLS output of the segment-parallel gather: MPEG-TS segments cut at the video
+// keyframes on the template's grid (the engine forces them there), optionally each
+// encrypted with AES-128-CBC under rotating keys with its own IV, and the media
+// playlist. An EVENT ("live") playlist is published after every segment, listing each
+// one as soon as it and all before it are in place, so playback starts long before
+// the job ends; ENDLIST is added at the end.
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "av/handles.hpp"
+#include "av/output.hpp"
+#include "core/paths.hpp"
+#include "crypto/crypto.hpp"
+#include "engine/resolve.hpp"
+#include "plan/playlist.hpp"
+
+namespace gopcast::engine {
+
+class HlsWriter {
+ public:
+  // `playlist` is the staged playlist path; segments and keys beside it are published by
+  // `staged` (early for live playlists, at commit otherwise).
+  HlsWriter(const std::filesystem::path& playlist, const OutputPlan& plan, StagedOutput& staged);
+  HlsWriter(const HlsWriter&) = delete;
+  HlsWriter& operator=(const HlsWriter&) = delete;
+  ~HlsWriter();
+
+  int add_encoded_stream(const AVCodecParameters* params, AVRational time_base, AVRational frame_rate);
+  void open();
+  // Packets arrive in decoding-time order (the gather interleaves them).
+  void write(AVPacket* packet, int stream, AVRational time_base);
+  void finish();
+
+ private:
+  struct Key {
+    crypto::Block bytes;
+    std::filesystem::path file;  // where it was written
+  };
+  std::filesystem::path segment_path(int index) const;
+  int key_index(int segment) const;
+  const Key& key(int index);  // created (and written) on first use
+  // Encrypts a finished segment if asked, lists it, and for live playlists publishes it
+  // and then the playlist that names it.
+  void seal(const std::filesystem::path& file, double duration, bool last);
+  void write_playlist(bool ended);
+
+  std::filesystem::path playlist_;
+  OutputPlan plan_;
+  StagedOutput& staged_;
+  std::unique_ptr<av::Output> out_;
+  av::Dictionary options_;  // none: the MPEG-TS muxer's defaults
+  int video_ = -1;
+  AVRational video_tb_{1, 1};
+  bool opened_ = false;
+  int segment_ = 0;                    // index of the segment being written
+  double segment_start_ = 0;           // its first video frame, seconds
+  double first_start_ = -1;            // the first segment's start
+  double video_end_ = 0;               // end of the last video frame written
+  std::filesystem::path current_;      // the segment file being written (plain)
+  std::vector<Key> keys_;
+  plan::MediaPlaylist list_;
+};
+
+}  // namespace gopcast::engine
