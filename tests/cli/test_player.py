@@ -70,11 +70,61 @@ class Case:
 
 
 # Where the other streaming outputs go once the engine makes them, for example:
-#   "encrypted": Case(make=encrypted_hls)   # AES-128; hls.js fetches the key named by the playlist
-#   "ladder": Case(make=ladder_hls, check=...)   # master playlist: len(state["levels"]) >= 2
-#   "live": Case(make=live_hls)   # yields while the transcode is still writing the EVENT playlist
+@contextlib.contextmanager
+def encrypted_hls(folder):
+    """AES-128 HLS with a key every two segments: hls.js fetches each key the playlist names."""
+    playlist = folder / "secret.m3u8"
+    run_gopcast("transcode", media("bbb-480p-30s.mp4"), "-o", playlist, "-t", "ios-hls-360p",
+                "--set", "video.preset=veryfast", "--set", "hls.encryption=aes-128", "--set", "hls.key_rotation=2", "-q")
+    yield playlist.name
+
+
+def check_encrypted(state, folder):
+    text = (folder / "secret.m3u8").read_text()
+    assert text.count("#EXT-X-KEY:METHOD=AES-128") == 5 and len(list(folder.glob("secret-*.key"))) == 3
+    assert (folder / "secret_00000.ts").read_bytes()[0] != 0x47  # encrypted: no TS sync byte
+
+
+LIVE_JOBS = {}
+
+
+@contextlib.contextmanager
+def live_hls(folder):
+    """An EVENT playlist that grows while its job runs: the player opens it after the first
+    segments and plays while later ones are still being encoded."""
+    source = folder / "two-minutes.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-stream_loop", "3", "-i", str(media("bbb-480p-30s.mp4")),
+                    "-vf", "scale=640:360", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy", str(source)], check=True)
+    playlist = folder / "live.m3u8"
+    job = subprocess.Popen([str(BIN), "transcode", str(source), "-o", str(playlist), "-n", "1", "--segment-seconds", "4",
+                            "--set", "mux.hls_segment_seconds=2", "--set", "hls.playlist=event",
+                            "--set", "video.preset=medium", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    LIVE_JOBS[folder] = job
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and job.poll() is None:
+            if playlist.exists() and playlist.read_text().count("#EXTINF") >= 2:
+                break
+            time.sleep(0.05)
+        assert job.poll() is None and playlist.exists(), "the live playlist did not appear while the job ran"
+        yield playlist.name
+    finally:
+        if job.poll() is None:
+            job.send_signal(signal.SIGINT)  # cancelled: it removes what it published
+        job.communicate(timeout=120)
+        LIVE_JOBS.pop(folder, None)
+
+
+def check_live(state, folder):
+    assert LIVE_JOBS[folder].poll() is None, "the job had ended: this was not a live playlist"
+    text = (folder / "live.m3u8").read_text()
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in text and "#EXT-X-ENDLIST" not in text
+
+
 CASES = {
     "plain": Case(make=plain_hls, check=check_plain),
+    "encrypted": Case(make=encrypted_hls, check=check_encrypted),
+    "live": Case(make=live_hls, check=check_live),
 }
 
 
