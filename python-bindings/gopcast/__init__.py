@@ -20,7 +20,8 @@ __all__ = [
     # media
     "probe", "snapshot",
     # templates and jobs
-    "Template", "VideoSettings", "AudioSettings", "TransSettings", "MuxSettings", "templates",
+    "Template", "VideoSettings", "AudioSettings", "TransSettings", "MuxSettings", "HlsSettings",
+    "templates",
     "Job", "Output", "Overrides",
     # local runs
     "run", "Progress", "RunResult", "OutputResult", "Manifest",

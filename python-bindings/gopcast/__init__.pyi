@@ -105,6 +105,15 @@ class MuxSettings:
     faststart: bool
     def to_dict(self) -> dict[str, Any]: ...
 
+class HlsSettings:
+    encryption: str
+    key: str
+    key_uri: str
+    key_dir: str
+    key_rotation: int
+    playlist: str
+    def to_dict(self) -> dict[str, Any]: ...
+
 class Template:
     name: str
     description: str
@@ -113,6 +122,7 @@ class Template:
     audio: AudioSettings
     trans: TransSettings
     mux: MuxSettings
+    hls: HlsSettings
     path: Path | None
     changed: bool
     def __init__(self, base: _PathLike | None = None, overrides: Mapping[str, Any] | None = None,

@@ -61,6 +61,14 @@ const KeySpec kMuxKeys[] = {
     {"gif_final_delay", "centiseconds to hold the last frame"},
     {"faststart", "bool: MP4/MOV index (moov) before the media data"},
 };
+const KeySpec kHlsKeys[] = {
+    {"encryption", "none | aes-128 (m3u8 outputs)"},
+    {"key", "32 hex digits (a 128-bit AES key); \"\" = random keys"},
+    {"key_uri", "URI written into EXT-X-KEY; {key} = key file name, {index} = key number"},
+    {"key_dir", "where key files go: \"\" = beside the playlist, else a folder relative to the output's"},
+    {"key_rotation", "segments per key; 0 = one key for the whole output"},
+    {"playlist", "vod | event (event: the playlist grows while encoding)"},
+};
 
 template <size_t N>
 bool has_key(const KeySpec (&keys)[N], std::string_view key) {
@@ -78,6 +86,7 @@ bool known_key(const std::string& dotted) {
   if (group == "audio") return has_key(kAudioKeys, key);
   if (group == "trans") return has_key(kTransKeys, key);
   if (group == "mux") return has_key(kMuxKeys, key);
+  if (group == "hls") return has_key(kHlsKeys, key);
   return false;
 }
 
@@ -111,7 +120,7 @@ template <int G>
 struct Group {
   std::shared_ptr<TemplateObj> owner;
 };
-constexpr const char* kGroupNames[] = {"video", "audio", "trans", "mux"};
+constexpr const char* kGroupNames[] = {"video", "audio", "trans", "mux", "hls"};
 
 py::object template_get(const TemplateObj& t, const std::string& key) {
   if (!known_key(key)) throw py::key_error(key);
@@ -304,9 +313,10 @@ void register_spec(py::module_& m) {
   bind_group<1>(m, "AudioSettings", "The [audio] keys of a Template.", kAudioKeys);
   bind_group<2>(m, "TransSettings", "The [trans] keys of a Template.", kTransKeys);
   bind_group<3>(m, "MuxSettings", "The [mux] keys of a Template.", kMuxKeys);
+  bind_group<4>(m, "HlsSettings", "The [hls] keys of a Template: encryption and live playlists of m3u8 outputs.", kHlsKeys);
 
   py::class_<TemplateObj, std::shared_ptr<TemplateObj>> tmpl(m, "Template", R"doc(
-A transcoding template: container, video, audio, trans and mux settings (docs/templates.md).
+A transcoding template: container, video, audio, trans, mux and hls settings (docs/templates.md).
 
 Load one with Template.load("android-mp4-720p") or Template.load("mine.toml"), change it
 through its groups (t.video.crf = 20) or by dotted key (t["video.crf"] = 20), and save it
@@ -357,6 +367,8 @@ Setting a key to None removes it (back to the default).)doc");
       "trans", [](std::shared_ptr<TemplateObj> t) { return Group<2>{std::move(t)}; }, "The [trans] settings.");
   tmpl.def_property_readonly(
       "mux", [](std::shared_ptr<TemplateObj> t) { return Group<3>{std::move(t)}; }, "The [mux] settings.");
+  tmpl.def_property_readonly(
+      "hls", [](std::shared_ptr<TemplateObj> t) { return Group<4>{std::move(t)}; }, "The [hls] settings.");
   tmpl.def_property_readonly(
       "path", [](const TemplateObj& t) { return t.path; }, "The file it was loaded from or last saved to (None: none).");
   tmpl.def_property_readonly(

@@ -62,6 +62,12 @@ def test_keys_that_only_conflict_together_are_set_together():
     assert (t.video.crf, t.video.bitrate) == (20, None)
     del t["video.crf"]
     assert t.video.crf is None
+    with pytest.raises(gopcast.Incompatible, match="m3u8"):
+        t.hls.encryption = "aes-128"
+    hls = gopcast.Template.load("ios-hls-360p")
+    hls.hls.encryption = "aes-128"
+    hls.hls.key_rotation = 10
+    assert hls.to_dict()["hls"]["encryption"] == "aes-128" and hls.hls.key_rotation == 10
 
 
 def test_save_round_trips_through_the_cli(tmp_path):
