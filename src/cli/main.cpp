@@ -113,11 +113,13 @@ int main(int argc, char** argv) {
 
   // transcode
   auto* tc = app.add_subcommand("transcode", "Transcode one input to one output");
-  std::string tc_input, tc_output, tc_template, tc_vstream, tc_astream, tc_user;
+  std::string tc_input, tc_output, tc_template, tc_vstream, tc_astream, tc_user, tc_ladder;
   std::vector<std::string> tc_sets;
   tc->add_option("INPUT", tc_input, "Input media file")->required();
   tc->add_option("-o,--output", tc_output, "Output path; {name} {ext} {dir} expand from the input")->required();
   tc->add_option("-t,--template", tc_template, "Template name or .toml path (default: by the output's extension)");
+  tc->add_option("--ladder", tc_ladder, "A bitrate ladder (templates/ladders/): the output is its HLS master playlist")
+      ->excludes(tc->get_option("-t"));
   tc->add_option("--set", tc_sets, "Override a template field, e.g. video.crf=20 (repeatable)");
   tc->add_option("--video-stream", tc_vstream, "Video stream to use, e.g. 0:v:1 (default: the best)");
   tc->add_option("--audio-stream", tc_astream, "Audio stream to use, e.g. 0:a:1 (default: the best)");
@@ -192,6 +194,7 @@ int main(int argc, char** argv) {
       JobOutput out;
       out.path = tc_output;
       out.template_name = tc_template;
+      out.ladder = tc_ladder;
       out.user_data = tc_user;
       out.origin = tc_template.empty() ? "transcode" : tc_template;
       Job job;

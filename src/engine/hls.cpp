@@ -28,8 +28,26 @@ int HlsWriter::add_encoded_stream(const AVCodecParameters* params, AVRational ti
   if (params->codec_type == AVMEDIA_TYPE_VIDEO && video_ < 0) {
     video_ = index;
     video_tb_ = time_base;
+    video_codec_ = params->codec_id;
+    stats_.width = params->width;
+    stats_.height = params->height;
+    stats_.frame_rate = frame_rate.num > 0 && frame_rate.den > 0 ? av_q2d(frame_rate) : 0;
+    if (params->extradata_size > 0) note_video_codec(params->extradata, static_cast<size_t>(params->extradata_size));
+  } else if (params->codec_type == AVMEDIA_TYPE_AUDIO) {
+    // AAC LC is mp4a.40.2, HE-AAC mp4a.40.5; MP3 in MPEG-TS is mp4a.40.34 (RFC 6381 / HLS authoring).
+    if (params->codec_id == AV_CODEC_ID_AAC) audio_codecs_ = params->profile == 4 ? "mp4a.40.5" : "mp4a.40.2";
+    else if (params->codec_id == AV_CODEC_ID_MP3) audio_codecs_ = "mp4a.40.34";
   }
   return index;
+}
+
+void HlsWriter::note_video_codec(const uint8_t* data, size_t size) {
+  if (video_codecs_known_) return;
+  auto c = video_codec_ == AV_CODEC_ID_HEVC ? plan::hevc_codec_string(data, size) : plan::avc_codec_string(data, size);
+  if (c) {
+    stats_.codecs = *c;
+    video_codecs_known_ = true;
+  }
 }
 
 void HlsWriter::open() {
@@ -40,6 +58,7 @@ void HlsWriter::open() {
 
 void HlsWriter::write(AVPacket* packet, int stream, AVRational time_base) {
   if (stream == video_ && packet->pts != AV_NOPTS_VALUE) {
+    if (!video_codecs_known_ && packet->data) note_video_codec(packet->data, static_cast<size_t>(packet->size));
     const double t = static_cast<double>(packet->pts) * av_q2d(time_base);
     const double dur = packet->duration > 0 ? static_cast<double>(packet->duration) * av_q2d(time_base) : 0;
     if (first_start_ < 0) first_start_ = segment_start_ = t;
@@ -103,6 +122,8 @@ void HlsWriter::seal(const fs::path& file, double duration, bool last) {
     entry.iv_hex = crypto::to_hex(iv);
   }
   list_.segments.push_back(std::move(entry));
+  stats_.segment_bytes.push_back(static_cast<int64_t>(fs::file_size(file)));
+  stats_.segment_seconds.push_back(duration);
   if (list_.type == plan::PlaylistType::Event) {
     staged_.publish_now(file);
     if (!last) write_playlist(false);
@@ -127,6 +148,7 @@ void HlsWriter::finish() {
   out_->finish();
   seal(current_, video_end_ - segment_start_, true);
   write_playlist(true);
+  if (!audio_codecs_.empty()) stats_.codecs += (stats_.codecs.empty() ? "" : ",") + audio_codecs_;
 }
 
 }  // namespace gopcast::engine

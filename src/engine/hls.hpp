@@ -19,6 +19,15 @@
 
 namespace gopcast::engine {
 
+// What a master playlist says about one rendition, measured on the written segments.
+struct HlsStats {
+  std::vector<int64_t> segment_bytes;
+  std::vector<double> segment_seconds;
+  int width = 0, height = 0;
+  double frame_rate = 0;
+  std::string codecs;  // RFC 6381, video then audio
+};
+
 class HlsWriter {
  public:
   // `playlist` is the staged playlist path; segments and keys beside it are published by
@@ -33,6 +42,7 @@ class HlsWriter {
   // Packets arrive in decoding-time order (the gather interleaves them).
   void write(AVPacket* packet, int stream, AVRational time_base);
   void finish();
+  const HlsStats& stats() const { return stats_; }
 
  private:
   struct Key {
@@ -46,6 +56,7 @@ class HlsWriter {
   // and then the playlist that names it.
   void seal(const std::filesystem::path& file, double duration, bool last);
   void write_playlist(bool ended);
+  void note_video_codec(const uint8_t* data, size_t size);
 
   std::filesystem::path playlist_;
   OutputPlan plan_;
@@ -62,6 +73,10 @@ class HlsWriter {
   std::filesystem::path current_;      // the segment file being written (plain)
   std::vector<Key> keys_;
   plan::MediaPlaylist list_;
+  HlsStats stats_;
+  int video_codec_ = 0;  // AVCodecID of the video stream
+  std::string audio_codecs_;
+  bool video_codecs_known_ = false;
 };
 
 }  // namespace gopcast::engine

@@ -438,6 +438,8 @@ class GatherOutput {
     if (hls_) hls_->finish();
     else out_->finish();
   }
+  // What an HLS rendition's master-playlist entry needs (after finish).
+  std::optional<HlsStats> hls_stats() const { return hls_ ? std::optional(hls_->stats()) : std::nullopt; }
 
  private:
   int add_stream(const AVCodecParameters* params, AVRational tb, AVRational fr) {
@@ -494,8 +496,12 @@ void Coordinator::gather() {
     }
   }
   if (stop_) wait_done(0);  // rethrows
-  for (auto& o : outputs)
-    if (o) o->finish();
+  prepared_.hls.assign(outputs.size(), std::nullopt);
+  for (size_t o = 0; o < outputs.size(); ++o)
+    if (outputs[o]) {
+      outputs[o]->finish();
+      prepared_.hls[o] = outputs[o]->hls_stats();
+    }
   t_gathered_ = now_seconds();
   tick();
 }

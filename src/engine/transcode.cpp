@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <algorithm>
 #include <memory>
 #include <sstream>
@@ -11,6 +12,8 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/paths.hpp"
+#include "plan/playlist.hpp"
+#include "spec/ladder.hpp"
 
 namespace fs = std::filesystem;
 
@@ -45,10 +48,33 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
     target.scratch_dir = p.staged.back()->scratch_dir();
     p.targets.push_back(std::move(target));
   }
+  for (const auto& l : request.ladders) p.masters.push_back(std::make_unique<StagedOutput>(l.master, request.input));
   return p;
 }
 
 namespace {
+
+// A rendition's line in the master playlist, from what its segments weigh.
+plan::Variant master_entry(const engine::HlsStats& st, const std::string& uri) {
+  plan::Variant v;
+  v.uri = uri;
+  int64_t bytes = 0;
+  double seconds = 0;
+  for (size_t i = 0; i < st.segment_bytes.size(); ++i) {
+    bytes += st.segment_bytes[i];
+    seconds += st.segment_seconds[i];
+    // BANDWIDTH is the peak segment bit rate (RFC 8216 4.3.4.2), the short last segment included.
+    if (st.segment_seconds[i] > 0)
+      v.bandwidth = std::max<int64_t>(v.bandwidth, static_cast<int64_t>(std::ceil(st.segment_bytes[i] * 8.0 / st.segment_seconds[i])));
+  }
+  v.average_bandwidth = seconds > 0 ? static_cast<int64_t>(std::ceil(bytes * 8.0 / seconds)) : 0;
+  v.bandwidth = std::max(v.bandwidth, v.average_bandwidth);
+  v.width = st.width;
+  v.height = st.height;
+  v.frame_rate = st.frame_rate;
+  v.codecs = st.codecs;
+  return v;
+}
 
 // What an output holds, read back from the written files. An encrypted HLS output whose
 // key URIs point elsewhere (a key server) is read through a private copy of its playlist
@@ -95,6 +121,17 @@ MediaInfo probe_output(const fs::path& path, const Template& t) {
 
 std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, PreparedTranscode& prepared,
                                           const std::vector<int64_t>& video_frames) {
+  // Master playlists first, from the renditions' written segments (all still staged).
+  for (size_t k = 0; k < request.ladders.size(); ++k) {
+    std::vector<plan::Variant> variants;
+    for (size_t o : request.ladders[k].outputs) {
+      if (o >= prepared.hls.size() || !prepared.hls[o])
+        fail(ErrorCode::Internal, "{}: ladder rendition {} was not written as HLS", request.ladders[k].master.string(),
+             request.outputs[o].path.string());
+      variants.push_back(master_entry(*prepared.hls[o], request.outputs[o].path.filename().string()));
+    }
+    files::write_atomic(prepared.masters[k]->staging_file(), plan::render_master_playlist(variants));
+  }
   std::vector<OutputResult> results;
   for (size_t i = 0; i < prepared.staged.size(); ++i) {
     OutputResult r;
@@ -106,6 +143,16 @@ std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, Prepa
     r.user_data = request.outputs[i].user_data;
     r.video_frames = video_frames[i];
     r.info = probe_output(r.path, request.outputs[i].tmpl);
+    results.push_back(std::move(r));
+  }
+  for (size_t k = 0; k < request.ladders.size(); ++k) {
+    OutputResult r;
+    r.files = prepared.masters[k]->commit();
+    for (const auto& f : r.files) r.bytes += static_cast<int64_t>(fs::file_size(f));
+    r.path = request.ladders[k].master;
+    r.template_name = "ladder:" + request.ladders[k].name;
+    r.user_data = request.ladders[k].user_data;
+    r.info = probe(r.path);
     results.push_back(std::move(r));
   }
   return results;
@@ -125,15 +172,87 @@ TranscodeResult transcode(const TranscodeRequest& request, const engine::RunCont
   return result;
 }
 
+namespace {
+
+// The height of the video a ladder starts from (0 when there is none).
+int source_height(const Job& job) {
+  av::Input input = av::Input::open(job.input.path);
+  const int v = input.select(AVMEDIA_TYPE_VIDEO, job.input.video_stream, "video_stream");
+  if (v < 0) return 0;
+  const MediaInfo info = describe(input);
+  return info.streams[static_cast<size_t>(v)].height;
+}
+
+// A ladder output becomes one HLS output per rendition, beside its master playlist:
+// <master>_<height>p.m3u8. Renditions taller than the source are left out (the
+// smallest stays, never upscaled), so a 480p source gets no 1080p copy of itself.
+void expand_ladder(JobOutput& o, const fs::path& master, const Catalog& catalog, const std::vector<std::string>& extra,
+                   int height, TranscodeRequest& req) {
+  if (master.extension() != ".m3u8")
+    fail<SpecError>(ErrorCode::Incompatible, "{}: ladder {}: the master playlist must be an .m3u8 path, not {}", o.origin, o.ladder,
+                    master.string());
+  const Ladder ladder = load_ladder(catalog, o.ladder);
+  std::vector<std::string> sets = extra;
+  sets.push_back(fmt::format("mux.hls_segment_seconds={}", ladder.segment_seconds));
+  struct Chosen {
+    std::string name;
+    Template tmpl;
+  };
+  std::vector<Chosen> all;
+  for (const auto& r : ladder.renditions) {
+    JobOutput copy = o;
+    copy.template_name = r;
+    copy.origin = fmt::format("{} (ladder {}, {})", o.origin, ladder.name, r);
+    Template t = resolve_output_template(catalog, copy, master, sets);
+    if (t.container != Container::m3u8 || t.video.codec == VideoCodec::copy || t.video.remove)
+      fail<SpecError>(ErrorCode::Incompatible, "{}: ladder {}: rendition {} is not an HLS output with re-encoded video", o.origin,
+                      ladder.name, r);
+    all.push_back({r, std::move(t)});
+  }
+  std::vector<Chosen> kept;
+  for (auto& c : all)
+    if (!c.tmpl.video.height || height == 0 || *c.tmpl.video.height <= height) kept.push_back(std::move(c));
+  if (kept.empty()) {
+    auto smallest = std::min_element(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return a.tmpl.video.height.value_or(0) < b.tmpl.video.height.value_or(0);
+    });
+    kept.push_back(std::move(*smallest));
+  }
+  LadderOutput lo{master, ladder.name, o.user_data, {}};
+  for (auto& c : kept) {
+    TranscodeOutput out;
+    const std::string tag = c.tmpl.video.height ? fmt::format("{}p", *c.tmpl.video.height) : c.name;
+    out.path = master.parent_path() / fmt::format("{}_{}.m3u8", master.stem().string(), tag);
+    for (const auto& other : req.outputs)
+      if (other.path == out.path)
+        fail<SpecError>(ErrorCode::Incompatible, "{}: ladder {}: two renditions would both write {}", o.origin, ladder.name,
+                        out.path.string());
+    out.tmpl = std::move(c.tmpl);
+    out.user_data = o.user_data;
+    lo.outputs.push_back(req.outputs.size());
+    req.outputs.push_back(std::move(out));
+  }
+  req.ladders.push_back(std::move(lo));
+}
+
+}  // namespace
+
 TranscodeRequest request_for_job(Job job, const Catalog& catalog, const std::vector<std::string>& extra) {
   TranscodeRequest req;
   req.input = job.input.path;
   req.video_stream = job.input.video_stream;
   req.audio_stream = job.input.audio_stream;
+  std::optional<int> height;  // probed once, only for ladders
   for (size_t i = 0; i < job.outputs.size(); ++i) {
     auto& o = job.outputs[i];
+    const fs::path path = expand_output_pattern(o.path, job.input.path, fmt::format("outputs[{}].path", i));
+    if (!o.ladder.empty()) {
+      if (!height) height = source_height(job);
+      expand_ladder(o, path, catalog, extra, *height, req);
+      continue;
+    }
     TranscodeOutput out;
-    out.path = expand_output_pattern(o.path, job.input.path, fmt::format("outputs[{}].path", i));
+    out.path = path;
     out.tmpl = resolve_output_template(catalog, o, out.path, extra);
     out.user_data = o.user_data;
     req.outputs.push_back(std::move(out));

@@ -10,6 +10,7 @@
 
 #include "av/probe.hpp"
 #include "core/paths.hpp"
+#include "engine/hls.hpp"
 #include "engine/pipeline.hpp"
 #include "spec/job.hpp"
 
@@ -21,11 +22,21 @@ struct TranscodeOutput {
   std::string user_data;
 };
 
+// A bitrate ladder of a request: its renditions are ordinary outputs (aligned HLS
+// segments, encoded from the same decoded frames), and a master playlist names them.
+struct LadderOutput {
+  std::filesystem::path master;  // the master playlist's final path
+  std::string name;              // the ladder
+  std::string user_data;
+  std::vector<size_t> outputs;   // its renditions in `outputs`, in master-playlist order
+};
+
 struct TranscodeRequest {
   std::filesystem::path input;
   std::string video_stream;  // selector, "" = best
   std::string audio_stream;
   std::vector<TranscodeOutput> outputs;
+  std::vector<LadderOutput> ladders;
 };
 
 struct OutputResult {
@@ -69,6 +80,8 @@ struct PreparedTranscode {
   engine::StreamChoice streams;
   std::vector<std::unique_ptr<StagedOutput>> staged;
   std::vector<engine::Target> targets;
+  std::vector<std::unique_ptr<StagedOutput>> masters;       // one per ladder
+  std::vector<std::optional<engine::HlsStats>> hls;         // per output, from the gather
 };
 PreparedTranscode prepare_transcode(const TranscodeRequest& request);
 

@@ -150,9 +150,13 @@ std::string write_script(const Store& s, const Pipeline& p, const fs::path& wher
   return text;
 }
 
+// The gopcast program the job script runs: $GOPCAST_BIN, else this program when it is
+// gopcast (not, say, the Python interpreter the module was loaded into), else gopcast on PATH.
 std::vector<std::string> runner_command(const Store& s) {
-  std::string self = process::self_exe();
-  if (self.empty()) self = "gopcast";
+  std::string self;
+  if (const char* env = std::getenv("GOPCAST_BIN"); env && *env) self = fs::absolute(env).string();
+  else if (const std::string exe = process::self_exe(); fs::path(exe).filename() == "gopcast") self = exe;
+  else self = process::which("gopcast").value_or("gopcast");
   return {self, "jobs", "exec", "--home", fs::absolute(s.home()).string()};
 }
 
@@ -178,12 +182,18 @@ PreparedJob prepare_job(const fs::path& job_file, bool input_optional, const std
   TranscodeRequest req = request_for_job(std::move(check), Catalog::standard(), sets);
   PreparedJob pj;
   pj.input = stored.input.path.string();
-  for (size_t i = 0; i < req.outputs.size(); ++i) {
-    fs::path out = fs::absolute(req.outputs[i].path).lexically_normal();
+  auto claim = [&](const fs::path& p) {
+    const fs::path out = fs::absolute(p).lexically_normal();
     if (out == stored.input.path) fail(ErrorCode::OutputNotWritable, "{}: the output would overwrite the input", out.string());
     pj.outputs.push_back(out.string());
-    stored.outputs[i].path = out.string();
-    for (const auto& set : sets) spec::apply_override(stored.outputs[i].override_table, set);
+  };
+  for (const auto& o : req.outputs) claim(o.path);
+  for (const auto& l : req.ladders) claim(l.master);
+  // The stored job names each output by its expanded path (a ladder by its master).
+  for (size_t i = 0; i < stored.outputs.size(); ++i) {
+    auto& o = stored.outputs[i];
+    o.path = fs::absolute(expand_output_pattern(o.path, stored.input.path, fmt::format("outputs[{}].path", i))).lexically_normal().string();
+    for (const auto& set : sets) spec::apply_override(o.override_table, set);
   }
   fs::path manifest = stored.parallel.manifest.empty() ? default_manifest_path(req) : stored.parallel.manifest;
   pj.manifest = fs::absolute(manifest).lexically_normal().string();

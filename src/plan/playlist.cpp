@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace gopcast::plan {
 
@@ -51,6 +52,68 @@ std::string render_media_playlist(const MediaPlaylist& p) {
     s += fmt::format("#EXTINF:{:.6f},\n{}\n", seg.duration, seg.uri);
   }
   if (p.ended) s += "#EXT-X-ENDLIST\n";
+  return s;
+}
+
+std::string render_master_playlist(const std::vector<Variant>& variants) {
+  std::string s = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
+  for (const auto& v : variants) {
+    s += fmt::format("#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={}", v.bandwidth, v.average_bandwidth);
+    if (v.width > 0 && v.height > 0) s += fmt::format(",RESOLUTION={}x{}", v.width, v.height);
+    if (v.frame_rate > 0) s += fmt::format(",FRAME-RATE={:.3f}", v.frame_rate);
+    if (!v.codecs.empty()) s += fmt::format(",CODECS=\"{}\"", v.codecs);
+    s += "\n" + v.uri + "\n";
+  }
+  return s;
+}
+
+namespace {
+
+// The payload of the first NAL unit of `type` (H.264: 5 bits, H.265: 6 bits after the
+// forbidden bit) with emulation-prevention bytes removed.
+std::optional<std::vector<uint8_t>> find_nal(const uint8_t* d, size_t n, bool hevc, int type) {
+  for (size_t i = 0; i + 3 < n; ++i) {
+    if (!(d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 1)) continue;
+    const size_t start = i + 3;
+    const int t = hevc ? (d[start] >> 1) & 0x3f : d[start] & 0x1f;
+    if (t != type) continue;
+    std::vector<uint8_t> rbsp;
+    for (size_t j = start + (hevc ? 2 : 1); j < n; ++j) {
+      if (j + 2 < n && d[j] == 0 && d[j + 1] == 0 && (d[j + 2] == 1 || d[j + 2] == 0)) break;  // next start code
+      if (j >= 2 && d[j] == 3 && d[j - 1] == 0 && d[j - 2] == 0 && rbsp.size() >= 2 && rbsp[rbsp.size() - 1] == 0 &&
+          rbsp[rbsp.size() - 2] == 0)
+        continue;  // emulation prevention
+      rbsp.push_back(d[j]);
+    }
+    return rbsp;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> avc_codec_string(const uint8_t* data, size_t size) {
+  auto sps = find_nal(data, size, false, 7);
+  if (!sps || sps->size() < 3) return std::nullopt;
+  return fmt::format("avc1.{:02x}{:02x}{:02x}", (*sps)[0], (*sps)[1], (*sps)[2]);
+}
+
+std::optional<std::string> hevc_codec_string(const uint8_t* data, size_t size) {
+  auto sps = find_nal(data, size, true, 33);
+  // sps_video_parameter_set_id(4) max_sub_layers(3) nesting(1), then profile_tier_level:
+  // space(2) tier(1) profile_idc(5), 32 compatibility flags, 48 constraint bits, level_idc.
+  if (!sps || sps->size() < 13) return std::nullopt;
+  const auto& b = *sps;
+  const int space = b[1] >> 6, tier = (b[1] >> 5) & 1, profile = b[1] & 0x1f;
+  uint32_t compat = static_cast<uint32_t>(b[2]) << 24 | static_cast<uint32_t>(b[3]) << 16 | static_cast<uint32_t>(b[4]) << 8 | b[5];
+  uint32_t reversed = 0;  // RFC 6381 wants the flags in reverse bit order
+  for (int i = 0; i < 32; ++i) reversed |= ((compat >> i) & 1u) << (31 - i);
+  std::string s = fmt::format("hvc1.{}{}.{:X}.{}{}", space == 0 ? "" : std::string(1, static_cast<char>('A' + space - 1)), profile,
+                              reversed, tier ? 'H' : 'L', b[12]);
+  // Constraint bytes, trailing zero bytes left out.
+  int last = 5;
+  while (last >= 0 && b[6 + static_cast<size_t>(last)] == 0) --last;
+  for (int i = 0; i <= last; ++i) s += fmt::format(".{:X}", b[6 + static_cast<size_t>(i)]);
   return s;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 // HLS playlist text (RFC 8216): pure functions from plain data to the text players read.
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +32,23 @@ std::string render_media_playlist(const MediaPlaylist& p);
 // EXT-X-TARGETDURATION: the largest EXTINF rounded to the nearest integer, at least the
 // template's length rounded up, so that a growing playlist never has to raise it.
 int target_duration(const MediaPlaylist& p);
+
+// One rendition in a master playlist.
+struct Variant {
+  std::string uri;                // its media playlist, relative to the master
+  int64_t bandwidth = 0;          // bit/s: the peak segment bit rate
+  int64_t average_bandwidth = 0;  // bit/s: all segments' bits over their duration
+  int width = 0, height = 0;
+  double frame_rate = 0;
+  std::string codecs;             // RFC 6381, e.g. "avc1.64001f,mp4a.40.2"
+};
+std::string render_master_playlist(const std::vector<Variant>& variants);
+
+// RFC 6381 codec strings from the first access unit of a stream (Annex B byte stream):
+// "avc1.PPCCLL" from the H.264 SPS, "hvc1.P.C.TL.B" from the H.265 SPS; nothing when
+// no SPS is found.
+std::optional<std::string> avc_codec_string(const uint8_t* data, size_t size);
+std::optional<std::string> hevc_codec_string(const uint8_t* data, size_t size);
 
 // A URI template with {key} (the key file's name) and {index} (the key's number).
 std::string key_uri(const std::string& uri_template, const std::string& key_file, int index);

@@ -52,6 +52,12 @@ Job load_job(const fs::path& path, bool input_optional) {
       out.template_name = is_file ? resolve(*v).string() : *v;
     }
     if (auto v = r.string("user_data")) out.user_data = *v;
+    if (auto v = r.string("ladder")) {
+      const bool is_file = v->find('/') != std::string::npos || v->ends_with(".toml");
+      out.ladder = is_file ? resolve(*v).string() : *v;
+      if (!out.template_name.empty())
+        fail<SpecError>(ErrorCode::Incompatible, "{}: {}.ladder: give a ladder or a template, not both", spec::where(*t, origin), key);
+    }
     if (const toml::node* o = r.raw("override")) {
       if (!o->is_table()) fail<SpecError>(ErrorCode::InvalidKey, "{}: {}.override: expected a table", spec::where(*o, origin), key);
       // Moved, not copied, so errors in it can still name job.toml:line:col.
@@ -85,6 +91,7 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
   for (const auto& o : job.outputs) {
     toml::table t{{"path", literal_outputs ? escape(o.path) : o.path}};
     if (!o.template_name.empty()) t.insert("template", o.template_name);
+    if (!o.ladder.empty()) t.insert("ladder", o.ladder);
     if (!o.user_data.empty()) t.insert("user_data", o.user_data);
     if (!o.override_table.empty()) t.insert("override", o.override_table);
     outputs.push_back(std::move(t));

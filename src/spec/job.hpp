@@ -21,6 +21,7 @@ struct JobInput {
 struct JobOutput {
   std::string path;      // pattern with {name} {ext} {dir}, before expansion
   std::string template_name;  // "" = by the output's extension
+  std::string ladder;         // a bitrate ladder: `path` is its master playlist
   toml::table override_table;  // merged over the template
   std::string user_data;
   std::string origin;    // "job.toml: outputs[1]" for messages

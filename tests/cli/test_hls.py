@@ -8,10 +8,11 @@ import signal
 import stat
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from conftest import BIN, decode_errors, decoded_frames, media, run_gopcast
+from conftest import BIN, media, run_gopcast, streams_of
 
 BBB = "bbb-480p-30s.mp4"  # 854x480 24 fps, 720 frames
 FAST = ["--set", "video.preset=ultrafast"]
@@ -190,3 +191,80 @@ def test_live_playlist_of_a_cancelled_job_leaves_nothing(tmp_path, long_input):
     assert proc.returncode == 130
     left = [p.name for p in tmp_path.iterdir() if not p.name.endswith(".manifest.h5") and not p.name.endswith(".gopcast-work")]
     assert left == [], left
+
+
+# --- bitrate ladders -----------------------------------------------------------------
+
+def master_variants(master):
+    """(attributes dict, uri) per EXT-X-STREAM-INF of a master playlist."""
+    lines = master.read_text().splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            attrs = dict(re.findall(r'([A-Z-]+)=("[^"]*"|[^,]*)', line.split(":", 1)[1]))
+            out.append(({k: v.strip('"') for k, v in attrs.items()}, lines[i + 1]))
+    return out
+
+
+def segment_starts(playlist):
+    """Presentation time of the first video frame of every segment of a media playlist."""
+    starts = []
+    for seg, _, _ in entries(playlist):
+        out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-read_intervals", "%+#1",
+                              "-show_entries", "frame=pts_time,key_frame", "-of", "csv=p=0", str(playlist.parent / seg)],
+                             capture_output=True, text=True, check=True).stdout.split()[0].split(",")
+        starts.append((round(float(out[1]), 3), out[0]))
+    return starts
+
+
+def test_ladder_renditions_are_aligned_and_the_master_is_right(tmp_path):
+    out = tmp_path / "film.m3u8"
+    proc = run_gopcast("transcode", media(BBB), "-o", out, "--ladder", "hls-1080p", *FAST, "--json")
+    result = __import__("json").loads(proc.stdout)
+    # Conditional transcoding: a 480p source gets no 720p or 1080p rendition.
+    assert [Path(o["path"]).name for o in result["outputs"]] == ["film_480p.m3u8", "film_360p.m3u8", "film.m3u8"]
+    variants = master_variants(out)
+    assert [uri for _, uri in variants] == ["film_480p.m3u8", "film_360p.m3u8"]
+    for attrs, uri in variants:
+        rendition = tmp_path / uri
+        video = streams_of(sorted(tmp_path.glob(rendition.stem + "_*.ts"))[0], "video")[0]
+        assert attrs["RESOLUTION"] == f"{video['width']}x{video['height']}"
+        assert attrs["FRAME-RATE"] == "24.000"
+        profile = {"Main": "4d", "High": "64", "Constrained Baseline": "42"}[video["profile"]]
+        assert attrs["CODECS"].split(",")[0].startswith(f"avc1.{profile}")
+        assert attrs["CODECS"].split(",")[0].endswith(f"{video['level']:02x}")
+        assert attrs["CODECS"].split(",")[1] == "mp4a.40.2"
+        # BANDWIDTH is the peak segment rate, AVERAGE-BANDWIDTH the mean, both from the files.
+        segs = entries(rendition)
+        durations = [float(d) for d in re.findall(r"#EXTINF:([0-9.]+),", rendition.read_text())]
+        sizes = [(tmp_path / s).stat().st_size for s, _, _ in segs]
+        peak = max(b * 8 / d for b, d in zip(sizes, durations))
+        mean = sum(sizes) * 8 / sum(durations)
+        assert abs(int(attrs["BANDWIDTH"]) - peak) <= 1 and abs(int(attrs["AVERAGE-BANDWIDTH"]) - mean) <= 1
+        assert hls_frames(rendition) == 720 and hls_decode_errors(rendition) == ""
+    # Every rendition cuts at the same times, each segment starting with a keyframe.
+    starts = [segment_starts(tmp_path / uri) for _, uri in variants]
+    assert starts[0] == starts[1] and all(key == "1" for _, key in starts[0]) and len(starts[0]) == 5
+    assert hls_frames(out) == 720  # ffmpeg plays the master (its first variant)
+
+
+def test_a_ladder_is_decoded_once_per_segment(tmp_path):
+    """Both renditions of a segment come from one task (one decode), as the manifest shows:
+    one row per segment, not one per rendition."""
+    import h5py
+    out = tmp_path / "film.m3u8"
+    run_gopcast("transcode", media(BBB), "-o", out, "--ladder", "hls-1080p", *FAST, "--segment-seconds", "12")
+    with h5py.File(tmp_path / "film_480p.m3u8.manifest.h5", "r", locking=False) as m:
+        rows = len(m["segments"]["index"])
+    assert rows == 3  # 30 s in 12 s segments (on the 6 s grid), for two renditions
+
+
+def test_ladder_errors(tmp_path):
+    proc = run_gopcast("transcode", media(BBB), "-o", tmp_path / "film.m3u8", "--ladder", "nope", check=False)
+    assert proc.returncode == 6 and "nope" in proc.stderr
+    proc = run_gopcast("transcode", media(BBB), "-o", tmp_path / "film.mp4", "--ladder", "hls-1080p", check=False)
+    assert proc.returncode == 10 and "m3u8" in proc.stderr
+    proc = run_gopcast("transcode", media(BBB), "-o", tmp_path / "film.m3u8", "--ladder", "hls-1080p", "-t", "ios-hls-360p",
+                       check=False)
+    assert proc.returncode == 2
+    assert list(tmp_path.iterdir()) == []

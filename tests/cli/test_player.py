@@ -85,6 +85,24 @@ def check_encrypted(state, folder):
     assert (folder / "secret_00000.ts").read_bytes()[0] != 0x47  # encrypted: no TS sync byte
 
 
+@contextlib.contextmanager
+def ladder_hls(folder):
+    """A bitrate ladder from a 1080p source: four aligned renditions and their master."""
+    source = folder / "bbb-1080p.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-t", "12", "-i", str(media("bbb-480p-30s.mp4")),
+                    "-vf", "scale=1920:1080", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy", str(source)], check=True)
+    run_gopcast("transcode", source, "-o", folder / "master.m3u8", "--ladder", "hls-1080p",
+                "--set", "video.preset=ultrafast", "-q")
+    yield "master.m3u8"
+
+
+def check_ladder(state, folder):
+    """hls.js sees every rendition of the master, with the sizes the playlists promise."""
+    heights = sorted(int(row[1].split("x")[1]) for row in state["ladder"])
+    assert heights == [360, 480, 720, 1080], state["ladder"]
+    assert all(row[3].startswith("avc1.") for row in state["ladder"]), state["ladder"]
+
+
 LIVE_JOBS = {}
 
 
@@ -125,6 +143,7 @@ CASES = {
     "plain": Case(make=plain_hls, check=check_plain),
     "encrypted": Case(make=encrypted_hls, check=check_encrypted),
     "live": Case(make=live_hls, check=check_live),
+    "ladder": Case(make=ladder_hls, check=check_ladder),
 }
 
 

@@ -62,3 +62,31 @@ TEST(KeyUri, ExpandsKeyAndIndex) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(MasterPlaylistText, OneStreamInfPerVariantWithEveryAttribute) {
+  std::vector<Variant> v = {{"film_720p.m3u8", 2500000, 2100000, 1280, 720, 24, "avc1.64001f,mp4a.40.2"},
+                            {"film_360p.m3u8", 800000, 700000, 640, 360, 29.97, "avc1.4d401e,mp4a.40.2"}};
+  EXPECT_EQ(render_master_playlist(v),
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+            "#EXT-X-STREAM-INF:BANDWIDTH=2500000,AVERAGE-BANDWIDTH=2100000,RESOLUTION=1280x720,FRAME-RATE=24.000,"
+            "CODECS=\"avc1.64001f,mp4a.40.2\"\nfilm_720p.m3u8\n"
+            "#EXT-X-STREAM-INF:BANDWIDTH=800000,AVERAGE-BANDWIDTH=700000,RESOLUTION=640x360,FRAME-RATE=29.970,"
+            "CODECS=\"avc1.4d401e,mp4a.40.2\"\nfilm_360p.m3u8\n");
+}
+
+TEST(CodecStrings, FromTheSpsOfAnAnnexBStream) {
+  // An access unit: AUD, then an SPS of High profile, level 3.0.
+  const uint8_t avc[] = {0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x67, 0x64, 0x00, 0x1e, 0xac, 0xd9, 0x40};
+  EXPECT_EQ(avc_codec_string(avc, sizeof avc), "avc1.64001e");
+  // H.265 Main, Main tier, level 3.1 (93), with the emulation-prevention bytes a real
+  // stream has in its runs of zeros: Apple's "hvc1.1.6.L93.B0".
+  const uint8_t hevc[] = {0, 0, 1, 0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0xb0,
+                          0x00, 0x00, 0x03, 0x00, 0x00, 0x03, 0x00, 0x5d, 0xa0};
+  EXPECT_EQ(hevc_codec_string(hevc, sizeof hevc), "hvc1.1.6.L93.B0");
+  const uint8_t none[] = {0, 0, 1, 0x65, 0x88};
+  EXPECT_FALSE(avc_codec_string(none, sizeof none));
+}
+
+}  // namespace
