@@ -207,6 +207,10 @@ void expand_ladder(JobOutput& o, const fs::path& master, const Catalog& catalog,
     if (t.container != Container::m3u8 || t.video.codec == VideoCodec::copy || t.video.remove)
       fail<SpecError>(ErrorCode::Incompatible, "{}: ladder {}: rendition {} is not an HLS output with re-encoded video", o.origin,
                       ladder.name, r);
+    // The master is measured on the finished renditions, so it exists only at the end.
+    if (t.hls.playlist == HlsPlaylistType::event)
+      fail<SpecError>(ErrorCode::Incompatible, "{}: ladder {}: hls.playlist = \"event\" is for single renditions (a ladder's master "
+                      "playlist is written when every rendition is done)", o.origin, ladder.name);
     all.push_back({r, std::move(t)});
   }
   std::vector<Chosen> kept;

@@ -267,4 +267,7 @@ def test_ladder_errors(tmp_path):
     proc = run_gopcast("transcode", media(BBB), "-o", tmp_path / "film.m3u8", "--ladder", "hls-1080p", "-t", "ios-hls-360p",
                        check=False)
     assert proc.returncode == 2
+    proc = run_gopcast("transcode", media(BBB), "-o", tmp_path / "film.m3u8", "--ladder", "hls-1080p",
+                       "--set", "hls.playlist=event", check=False)
+    assert proc.returncode == 10 and "event" in proc.stderr
     assert list(tmp_path.iterdir()) == []
