@@ -206,8 +206,14 @@ Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions&
     grid = g;
   }
 
+  // A live playlist is playable once its first HLS segment is out: that one is planned
+  // as a short parallel segment and segments are handed out in order, not longest first.
+  bool live = false;
+  for (size_t i = 0; i < context_.plans.size(); ++i)
+    live = live || (context_.segmented[i] && context_.plans[i].hls.playlist == HlsPlaylistType::event);
+  in_order_ = live;
   index_ = index_keyframes(context_.input, context_.streams.video, grid);
-  segments_ = plan::plan_segments(index_, {options_.segment_seconds, grid});
+  segments_ = plan::plan_segments(index_, {options_.segment_seconds, grid, live ? grid : 0.0});
   if (segments_.empty()) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: no video frames to encode", request_.input.string());
 
   std::error_code ec;
@@ -216,6 +222,7 @@ Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions&
   job_key_ = stable_hash(fmt::format("{}\n{}\n{}\n{}:{}\n{}\n{}\n{}\n{}", fs::absolute(request_.input).string(), size, mtime,
                                      context_.streams.video, context_.streams.audio, templates_text(request_),
                                      options_.segment_seconds, grid, GOPCAST_VERSION));
+  // (A live output's plan differs, and so does its template text, hashed above.)
 
   rows_.resize(segments_.size());
   for (size_t i = 0; i < segments_.size(); ++i) rows_[i].segment = segments_[i];
@@ -249,8 +256,9 @@ Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions&
 
   for (size_t i = 0; i < rows_.size(); ++i)
     if (rows_[i].status != manifest::SegmentStatus::done) queue_.push_back(i);
-  std::stable_sort(queue_.begin(), queue_.end(),
-                   [&](size_t a, size_t b) { return segments_[a].frames() > segments_[b].frames(); });
+  if (!in_order_)
+    std::stable_sort(queue_.begin(), queue_.end(),
+                     [&](size_t a, size_t b) { return segments_[a].frames() > segments_[b].frames(); });
 
   for (size_t i = 0; i < context_.plans.size(); ++i) {
     if (!context_.segmented[i]) whole_pending_ = true;

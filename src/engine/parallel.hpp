@@ -161,7 +161,8 @@ class Coordinator {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<manifest::SegmentRecord> rows_;
-  std::vector<size_t> queue_;     // segment rows, longest first, not yet taken
+  std::vector<size_t> queue_;     // segment rows, longest first (in order for live), not yet taken
+  bool in_order_ = false;         // a live playlist: hand segments out in timeline order
   size_t next_ = 0;
   bool whole_pending_ = false, audio_pending_ = false;
   bool whole_done_ = true, audio_done_ = true;

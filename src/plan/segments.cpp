@@ -20,15 +20,19 @@ std::vector<Segment> plan_segments(const KeyframeIndex& index, const PlanOptions
   size_t start = 0;
   int64_t first_frame = 0;
   int64_t frames = 0;
-  double target = options.segment_seconds <= 0 ? HUGE_VAL : options.segment_seconds;
-  if (options.grid_seconds > 0 && target != HUGE_VAL)
-    target = (std::max(1.0, std::ceil(target / options.grid_seconds - 1e-9)) - 0.5) * options.grid_seconds;
+  auto on_grid = [&](double t) {
+    if (t <= 0) return HUGE_VAL;
+    if (options.grid_seconds > 0) t = (std::max(1.0, std::ceil(t / options.grid_seconds - 1e-9)) - 0.5) * options.grid_seconds;
+    return t;
+  };
+  const double target = on_grid(options.segment_seconds);
+  const double first_target = options.first_segment_seconds > 0 ? on_grid(options.first_segment_seconds) : target;
   for (size_t i = 0; i < kf.size(); ++i) {
     frames += kf[i].frames;
     const bool last = i + 1 == kf.size();
     const int64_t next_pts = last ? index.end_pts : kf[i + 1].pts;
     const double length = index.seconds(next_pts - kf[start].pts);
-    const bool cut = last || length + 1e-9 >= target;
+    const bool cut = last || length + 1e-9 >= (out.empty() ? first_target : target);
     if (!cut) continue;
     Segment s;
     s.index = static_cast<int>(out.size());

@@ -43,6 +43,8 @@ struct PlanOptions {
                                 // (<= 0: the whole input is one segment)
   double grid_seconds = 0;      // > 0: the index holds grid points (HLS segment grid) and
                                 // segments are whole multiples of the grid
+  double first_segment_seconds = 0;  // > 0: a different target for the first segment (a live
+                                     // playlist wants its first HLS segment early)
 };
 
 // Cuts the index into segments of about `segment_seconds`, each starting at an entry

@@ -96,3 +96,21 @@ TEST(PlanSegments, LongestFirstIsStableAndComplete) {
 }
 
 TEST(PlanSegments, EmptyIndexGivesNoSegments) { EXPECT_TRUE(plan_segments(KeyframeIndex{}, {10, 0}).empty()); }
+
+namespace {
+TEST(PlanSegments, ALiveOutputGetsAShortFirstSegment) {
+  // One grid point every 2 s over 60 s.
+  gopcast::plan::KeyframeIndex index;
+  index.time_base = {1, 1000};
+  for (int i = 0; i < 30; ++i) index.keyframes.push_back({i * 2000, 48});
+  index.end_pts = 60000;
+  auto segs = gopcast::plan::plan_segments(index, {10, 2, 2});
+  ASSERT_GE(segs.size(), 2u);
+  EXPECT_DOUBLE_EQ(segs[0].seconds(), 2.0);   // one HLS segment, playable early
+  EXPECT_DOUBLE_EQ(segs[1].seconds(), 10.0);  // then the usual length
+  int64_t frames = 0;
+  for (const auto& s : segs) frames += s.frames();
+  EXPECT_EQ(frames, 30 * 48);
+  EXPECT_DOUBLE_EQ(gopcast::plan::plan_segments(index, {10, 2})[0].seconds(), 10.0);
+}
+}  // namespace
