@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <thread>
@@ -261,6 +262,18 @@ int run(int argc, char** argv) {
   }
   log::set_level(o.quiet ? log::Level::Quiet : o.verbose >= 2 ? log::Level::Debug : o.verbose == 1 ? log::Level::Info : log::Level::Warn);
   av::configure_logging();
+
+  // srun without an MPI plugin that reaches Open MPI starts N singletons, each a whole
+  // job of its own writing the same outputs: refuse that instead of racing.
+  if (const char* step_tasks = std::getenv("SLURM_STEP_NUM_TASKS"); comm.size() == 1 && step_tasks && std::atoi(step_tasks) > 1) {
+    const auto& info = error_code_info(ErrorCode::Usage);
+    const std::string msg = fmt::format(
+        "Slurm started {} tasks but MPI sees 1 rank: srun's MPI plugin does not reach Open MPI (set slurm.launcher = \"mpirun\", "
+        "or MpiDefault=pmix / srun --mpi=pmix)", step_tasks);
+    if (o.json) std::cout << nlohmann::json{{"error", {{"code", info.name}, {"message", msg}, {"exit_status", info.exit_status}}}}.dump(2) << "\n";
+    std::fprintf(stderr, "gopcast-mpi: error: %s: %s\n", std::string(info.name).c_str(), msg.c_str());
+    return info.exit_status;
+  }
 
   // Rank 0 validates; the others learn the verdict ("" = go, "single" = nothing to
   // segment, else an exit status) so that one line reports a bad job, not N.

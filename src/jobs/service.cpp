@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/error.hpp"
@@ -366,11 +367,14 @@ RunOutcome run_engine_mpi(const Pipeline& p, const JobRecord& r) {
     g_child = -1;
   }
   // gopcast-mpi prints one JSON document (its result or its error) on rank 0's stdout.
+  // (Several documents when srun started singletons that each refused: the first will do.)
   auto brace = out.find('{');
   if (brace != std::string::npos) {
     try {
-      o.result = nlohmann::json::parse(out.substr(brace));
+      std::istringstream in(out.substr(brace));
+      in >> o.result;
     } catch (const std::exception&) {
+      o.result = nlohmann::json();
     }
   }
   if (o.status == 0 && !o.result.contains("outputs")) o.status = 1;
@@ -682,7 +686,9 @@ int exec_job(Store& store, const std::string& id, const std::atomic<bool>* signa
   }
   auto notifier = make_notifier(store);
   std::string slurm_id;
-  if (const char* a = std::getenv("SLURM_ARRAY_JOB_ID"); a && *a) slurm_id = fmt::format("{}_{}", a, std::getenv("SLURM_ARRAY_TASK_ID"));
+  const char* array_job = std::getenv("SLURM_ARRAY_JOB_ID");
+  const char* array_task = std::getenv("SLURM_ARRAY_TASK_ID");
+  if (array_job && *array_job && array_task && *array_task) slurm_id = fmt::format("{}_{}", array_job, array_task);
   else if (const char* j = std::getenv("SLURM_JOB_ID")) slurm_id = j;
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
@@ -708,7 +714,13 @@ int exec_job(Store& store, const std::string& id, const std::atomic<bool>* signa
   }
   post_event(*notifier, &*p, r, previous);
 
-  RunOutcome o = p->launcher == slurm::Launcher::Threads ? run_engine_threads(r, signalled) : run_engine_mpi(*p, r);
+  RunOutcome o;
+  try {
+    o = p->launcher == slurm::Launcher::Threads ? run_engine_threads(r, signalled) : run_engine_mpi(*p, r);
+  } catch (const Error& e) {  // mpirun or srun missing, and the like: the job fails with the reason
+    o.status = e.exit_status();
+    o.result = {{"error", {{"code", e.code_name()}, {"message", e.what()}, {"exit_status", e.exit_status()}}}};
+  }
 
   const bool interrupted = signalled && *signalled;
   previous = r.state;
@@ -735,8 +747,11 @@ int exec_job(Store& store, const std::string& id, const std::atomic<bool>* signa
     } else {
       const auto err = o.result.contains("error") ? o.result["error"] : nlohmann::json::object();
       x.error_code = err.value("code", std::string(error_code_info(ErrorCode::TranscodeFailed).name));
-      x.error_message = err.value("message", fmt::format("the engine exited with status {} without a result; see {}", o.status,
-                                                         (store.job_dir(id) / "slurm-*.log").string()));
+      const std::string log_file = (store.job_dir(id) / fmt::format("slurm-{}.log", slurm_id.empty() ? "*" : slurm_id.substr(0, slurm_id.find('_')))).string();
+      std::string why = fmt::format("the engine exited with status {} without a result", o.status);
+      if (p->launcher == slurm::Launcher::Srun)
+        why += " (srun could not start gopcast-mpi: Open MPI needs Slurm's PMIx, MpiDefault=pmix; or use slurm.launcher = \"mpirun\")";
+      x.error_message = err.value("message", fmt::format("{}; see {}", why, log_file));
       set_state(x, JobState::TranscodeFail);
     }
     return true;

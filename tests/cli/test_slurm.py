@@ -463,6 +463,21 @@ def test_job_killed_without_a_word_is_settled_from_slurm(home, clips, tmp_path):
     assert not (out / "slurm-long.mp4").exists()
 
 
+def test_srun_without_an_mpi_plugin_fails_clearly(home, clips, tmp_path):
+    """The dev cluster has no PMIx for Open MPI, so srun cannot start gopcast-mpi's ranks (and
+    gopcast-mpi refuses to run as N singletons): the job fails and says what to change."""
+    home.pipeline("srunner", ranks=2, launcher="srun")
+    out = tmp_path / "out"
+    out.mkdir()
+    rec = home.submit(write_job(tmp_path / "job.toml", clips["small"], out), "srunner")
+    _, done = home.wait(rec["id"])
+    assert done["state"] == "TranscodeFail", done
+    assert "srun" in done["error"]["message"] and 'launcher = "mpirun"' in done["error"]["message"], done["error"]
+    log = done["error"]["message"].rsplit("see ", 1)[1]
+    assert Path(log).exists() and "srun" in Path(log).read_text()
+    assert list(out.iterdir()) == []
+
+
 # --- notifications ------------------------------------------------------------------
 
 class Receiver:
