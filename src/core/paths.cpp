@@ -73,6 +73,16 @@ StagedOutput::StagedOutput(fs::path final_path, const fs::path& input) : final_p
   }
 }
 
+std::vector<fs::path> data_dir_candidates(std::string_view sub, const fs::path& build_dir, const fs::path& install_dir) {
+  std::error_code ec;
+  const fs::path exe = fs::canonical("/proc/self/exe", ec);
+  std::vector<fs::path> out;
+  if (!ec) out.push_back(exe.parent_path().parent_path() / "share" / "gopcast" / std::string(sub));
+  out.push_back(build_dir);
+  out.push_back(install_dir);
+  return out;
+}
+
 StagedOutput::~StagedOutput() {
   if (!committed_) {
     std::error_code ec;

@@ -14,6 +14,12 @@ namespace gopcast {
 std::filesystem::path expand_output_pattern(std::string_view pattern, const std::filesystem::path& input,
                                             std::string_view key = "output");
 
+// Where shipped data (templates, the sbatch template, the web player) may be, in order:
+// <prefix>/share/gopcast/<sub> beside the running program (wherever the prefix was
+// moved), then `build_dir` (a program run from its build tree), then `install_dir`.
+std::vector<std::filesystem::path> data_dir_candidates(std::string_view sub, const std::filesystem::path& build_dir,
+                                                       const std::filesystem::path& install_dir);
+
 // An output that appears at its final path only when commit() is called.
 // Everything is written into a private staging folder beside the final path (same
 // filesystem, so publication is a rename); if the object dies uncommitted (error,

@@ -9,6 +9,13 @@ namespace fs = std::filesystem;
 
 namespace gopcast::engine {
 
+fs::path hls_key_dir(const HlsSpec& spec, const fs::path& output) {
+  const fs::path dir = spec.key_dir;
+  return dir.empty() ? output.parent_path() : dir.is_relative() ? output.parent_path() / dir : dir;
+}
+
+std::string hls_key_name(const fs::path& playlist, int index) { return fmt::format("{}-{}.key", playlist.stem().string(), index); }
+
 HlsWriter::HlsWriter(const fs::path& playlist, const OutputPlan& plan, StagedOutput& staged)
     : playlist_(playlist), plan_(plan), staged_(staged) {
   list_.type = plan.hls.playlist == HlsPlaylistType::event ? plan::PlaylistType::Event : plan::PlaylistType::Vod;
@@ -27,7 +34,6 @@ int HlsWriter::add_encoded_stream(const AVCodecParameters* params, AVRational ti
   int index = out_->add_encoded_stream(params, time_base, frame_rate);
   if (params->codec_type == AVMEDIA_TYPE_VIDEO && video_ < 0) {
     video_ = index;
-    video_tb_ = time_base;
     video_codec_ = params->codec_id;
     stats_.width = params->width;
     stats_.height = params->height;
@@ -52,7 +58,8 @@ void HlsWriter::note_video_codec(const uint8_t* data, size_t size) {
 
 void HlsWriter::open() {
   if (video_ < 0) fail(ErrorCode::Internal, "hls: {}: no video stream to cut segments at", playlist_.string());
-  out_->open(options_);
+  av::Dictionary defaults;  // the MPEG-TS muxer's own
+  out_->open(defaults);
   opened_ = true;
 }
 
@@ -81,30 +88,24 @@ void HlsWriter::write(AVPacket* packet, int stream, AVRational time_base) {
 
 int HlsWriter::key_index(int segment) const { return plan_.hls.key_rotation > 0 ? segment / plan_.hls.key_rotation : 0; }
 
-const HlsWriter::Key& HlsWriter::key(int index) {
+const crypto::Block& HlsWriter::key(int index) {
   while (static_cast<int>(keys_.size()) <= index) {
     const int k = static_cast<int>(keys_.size());
-    Key key;
-    key.bytes = plan_.hls.key.empty() ? crypto::random_block() : crypto::block_from_hex(plan_.hls.key, "hls.key");
-    const std::string name = fmt::format("{}-{}.key", playlist_.stem().string(), k);
-    // Keys are secrets: mode 0600, beside the playlist (published with it) or in key_dir.
-    const std::string bytes(reinterpret_cast<const char*>(key.bytes.data()), key.bytes.size());
+    const crypto::Block key = plan_.hls.key.empty() ? crypto::random_block() : crypto::block_from_hex(plan_.hls.key, "hls.key");
+    const std::string name = hls_key_name(playlist_, k);
+    // Keys are secrets: mode 0600, beside the playlist (published with it) or in key_dir
+    // (written in place, checked by prepare_transcode, removed if the output fails).
+    const std::string bytes(reinterpret_cast<const char*>(key.data()), key.size());
     if (plan_.hls.key_dir.empty()) {
-      key.file = playlist_.parent_path() / name;
-      files::write_atomic(key.file, bytes, 0600);
-      if (list_.type == plan::PlaylistType::Event) key.file = staged_.publish_now(key.file);
+      files::write_atomic(playlist_.parent_path() / name, bytes, 0600);
+      if (list_.type == plan::PlaylistType::Event) staged_.publish_now(playlist_.parent_path() / name);
     } else {
-      fs::path dir = plan_.hls.key_dir;
-      if (dir.is_relative()) dir = staged_.final_path().parent_path() / dir;
-      std::error_code ec;
-      if (!fs::is_directory(dir, ec))
-        fail(ErrorCode::OutputNotWritable, "{}: hls.key_dir {} does not exist", staged_.final_path().string(), dir.string());
-      key.file = dir / name;
-      files::write_atomic(key.file, bytes, 0600);
-      staged_.adopt(key.file);
+      const fs::path file = hls_key_dir(plan_.hls, staged_.final_path()) / name;
+      files::write_atomic(file, bytes, 0600);
+      staged_.adopt(file);
     }
     list_.key_uris.push_back(plan::key_uri(plan_.hls.key_uri, name, k));
-    keys_.push_back(std::move(key));
+    keys_.push_back(key);
   }
   return keys_[static_cast<size_t>(index)];
 }
@@ -117,7 +118,7 @@ void HlsWriter::seal(const fs::path& file, double duration, bool last) {
     entry.key = key_index(segment_);
     const crypto::Block iv = crypto::random_block();  // a fresh IV for every segment
     const fs::path enc = file.parent_path() / (".enc-" + file.filename().string());
-    crypto::aes128_cbc_encrypt_file(file, enc, key(entry.key).bytes, iv);
+    crypto::aes128_cbc_encrypt_file(file, enc, key(entry.key), iv);
     fs::rename(enc, file);
     entry.iv_hex = crypto::to_hex(iv);
   }

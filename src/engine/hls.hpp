@@ -19,6 +19,11 @@
 
 namespace gopcast::engine {
 
+// Where an output's key files go: beside the playlist, or hls.key_dir (relative to the
+// output's folder); and the name of key number `index` of playlist `playlist`.
+std::filesystem::path hls_key_dir(const HlsSpec& spec, const std::filesystem::path& output);
+std::string hls_key_name(const std::filesystem::path& playlist, int index);
+
 // What a master playlist says about one rendition, measured on the written segments.
 struct HlsStats {
   std::vector<int64_t> segment_bytes;
@@ -45,13 +50,9 @@ class HlsWriter {
   const HlsStats& stats() const { return stats_; }
 
  private:
-  struct Key {
-    crypto::Block bytes;
-    std::filesystem::path file;  // where it was written
-  };
   std::filesystem::path segment_path(int index) const;
   int key_index(int segment) const;
-  const Key& key(int index);  // created (and written) on first use
+  const crypto::Block& key(int index);  // created (and its file written) on first use
   // Encrypts a finished segment if asked, lists it, and for live playlists publishes it
   // and then the playlist that names it.
   void seal(const std::filesystem::path& file, double duration, bool last);
@@ -62,16 +63,14 @@ class HlsWriter {
   OutputPlan plan_;
   StagedOutput& staged_;
   std::unique_ptr<av::Output> out_;
-  av::Dictionary options_;  // none: the MPEG-TS muxer's defaults
   int video_ = -1;
-  AVRational video_tb_{1, 1};
   bool opened_ = false;
   int segment_ = 0;                    // index of the segment being written
   double segment_start_ = 0;           // its first video frame, seconds
   double first_start_ = -1;            // the first segment's start
   double video_end_ = 0;               // end of the last video frame written
   std::filesystem::path current_;      // the segment file being written (plain)
-  std::vector<Key> keys_;
+  std::vector<crypto::Block> keys_;
   plan::MediaPlaylist list_;
   HlsStats stats_;
   int video_codec_ = 0;  // AVCodecID of the video stream

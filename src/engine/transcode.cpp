@@ -37,8 +37,7 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
     target.plan = engine::plan_output(out.tmpl, vsrc, asrc, request.input.string());
     if (!out.tmpl.hls.key_dir.empty() && out.tmpl.hls.encryption == HlsEncryption::aes128) {
       // Found out now, not after the encode: the key folder must exist and be writable.
-      fs::path dir = out.tmpl.hls.key_dir;
-      if (dir.is_relative()) dir = out.path.parent_path() / dir;
+      const fs::path dir = engine::hls_key_dir(out.tmpl.hls, out.path);
       std::error_code ec;
       if (!fs::is_directory(dir, ec) || ::access(dir.c_str(), W_OK) != 0)
         fail(ErrorCode::OutputNotWritable, "{}: hls.key_dir {} does not exist or is not writable", out.path.string(), dir.string());
@@ -83,8 +82,7 @@ MediaInfo probe_output(const fs::path& path, const Template& t) {
   const bool remote_keys = t.container == Container::m3u8 && t.hls.encryption == HlsEncryption::aes128 &&
                            (!t.hls.key_dir.empty() || t.hls.key_uri != "{key}");
   if (!remote_keys) return probe(path);
-  fs::path key_dir = t.hls.key_dir.empty() ? path.parent_path() : fs::path(t.hls.key_dir);
-  if (key_dir.is_relative()) key_dir = path.parent_path() / key_dir;
+  const fs::path key_dir = engine::hls_key_dir(t.hls, path);
   std::istringstream in(files::read(path));
   std::ostringstream local;
   std::string line;
@@ -97,7 +95,7 @@ MediaInfo probe_output(const fs::path& path, const Template& t) {
       auto it = std::find(uris.begin(), uris.end(), uri);
       const size_t k = static_cast<size_t>(it - uris.begin());
       if (it == uris.end()) uris.push_back(uri);
-      line = line.substr(0, at + 5) + (key_dir / fmt::format("{}-{}.key", path.stem().string(), k)).string() + line.substr(end);
+      line = line.substr(0, at + 5) + (key_dir / engine::hls_key_name(path, static_cast<int>(k))).string() + line.substr(end);
     } else if (!line.empty() && line[0] != '#') {
       line = (path.parent_path() / line).string();
     }

@@ -133,21 +133,19 @@ fs::path script_template_path(const Pipeline& p) {
   if (!p.script_template.empty()) return p.script_template;
   if (const char* env = std::getenv("GOPCAST_SBATCH_TEMPLATE"); env && *env) return env;
   std::error_code ec;
-  const fs::path exe = fs::canonical("/proc/self/exe", ec);
-  const fs::path beside = exe.parent_path().parent_path() / "share" / "gopcast" / "slurm" / "job.sbatch.in";
-  if (!ec && fs::is_regular_file(beside, ec)) return beside;
-  if (fs::is_regular_file(GOPCAST_SLURM_DIR_BUILD "/job.sbatch.in", ec)) return GOPCAST_SLURM_DIR_BUILD "/job.sbatch.in";
-  return GOPCAST_SLURM_DIR_INSTALL "/job.sbatch.in";
+  const auto dirs = data_dir_candidates("slurm", GOPCAST_SLURM_DIR_BUILD, GOPCAST_SLURM_DIR_INSTALL);
+  for (const auto& d : dirs)
+    if (fs::is_regular_file(d / "job.sbatch.in", ec)) return d / "job.sbatch.in";
+  return dirs.back() / "job.sbatch.in";
 }
 
-std::string write_script(const Store& s, const Pipeline& p, const fs::path& where, const slurm::JobDirectives& d,
+std::string write_script(const Pipeline& p, const fs::path& where, const slurm::JobDirectives& d,
                          const std::vector<std::string>& command) {
   const fs::path tmpl = script_template_path(p);
   std::error_code ec;
   if (!fs::is_regular_file(tmpl, ec)) fail(ErrorCode::ResourceNotFound, "{}: no such sbatch script template", tmpl.string());
   std::string text = slurm::render_script(files::read(tmpl), tmpl.string(), slurm::sbatch_directives(p, d), command);
   files::write_atomic(where, text, 0755);
-  (void)s;
   return text;
 }
 
@@ -483,7 +481,7 @@ JobRecord submit(Store& store, const SubmitRequest& req) {
     store.put(r);
     auto command = runner_command(store);
     command.push_back(id);
-    write_script(store, p, dir / "job.sbatch", {slurm::nice_for_priority(req.priority, p.nice_step), units, id}, command);
+    write_script(p, dir / "job.sbatch", {slurm::nice_for_priority(req.priority, p.nice_step), units, id}, command);
     ensure_state_dir(store);
     std::string slurm_id;
     bool paused = false;
@@ -548,8 +546,6 @@ BatchResult submit_batch(Store& store, const BatchRequest& req) {
     }
   }
 
-  const fs::path batches = store.home() / "batches";
-  fs::create_directories(batches, ec);
   BatchResult result;
   // A batch id is a job id that owns no record: its members are "<batch>-NNNNNN".
   result.batch_id = store.create_id();
@@ -580,7 +576,7 @@ BatchResult submit_batch(Store& store, const BatchRequest& req) {
       auto command = runner_command(store);
       command.insert(command.end(), {"--batch", result.batch_id, "--offset", std::to_string(offset)});
       const fs::path script = store.job_dir(result.batch_id) / fmt::format("array-{:06d}.sbatch", offset);
-      write_script(store, p, script, {slurm::nice_for_priority(req.priority, p.nice_step), units, result.batch_id}, command);
+      write_script(p, script, {slurm::nice_for_priority(req.priority, p.nice_step), units, result.batch_id}, command);
       auto args = submit_args(store.job_dir(result.batch_id) / "slurm-%A_%a.log", paused, p);
       args.push_back(fmt::format("--array=0-{}", count - 1));
       const std::string array_id = sl.sbatch(script, args);

@@ -9,7 +9,7 @@
 #include <iterator>
 
 #include "core/error.hpp"
-#include "core/process.hpp"
+#include "core/paths.hpp"
 
 namespace fs = std::filesystem;
 
@@ -133,9 +133,7 @@ nlohmann::json to_json(const std::vector<PlaylistEntry>& playlists) {
 }
 
 fs::path default_web_dir() {
-  const fs::path exe = process::self_exe();
-  const std::vector<fs::path> candidates = {exe.parent_path().parent_path() / "share" / "gopcast" / "web",
-                                            GOPCAST_WEB_DIR_BUILD, GOPCAST_WEB_DIR_INSTALL};
+  const auto candidates = data_dir_candidates("web", GOPCAST_WEB_DIR_BUILD, GOPCAST_WEB_DIR_INSTALL);
   std::error_code ec;
   for (const auto& dir : candidates) {
     if (!fs::is_regular_file(dir / kPage, ec)) continue;

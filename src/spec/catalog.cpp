@@ -5,6 +5,7 @@
 #include <set>
 #include <system_error>
 
+#include "core/paths.hpp"
 #include "spec/value.hpp"
 
 namespace fs = std::filesystem;
@@ -26,11 +27,9 @@ Catalog Catalog::standard() {
   // An installed program finds its templates beside it (<prefix>/share/gopcast/templates,
   // wherever the prefix was moved); one run from a build tree uses the source tree's.
   std::error_code ec;
-  const fs::path exe = fs::canonical("/proc/self/exe", ec);
-  const fs::path beside = exe.parent_path().parent_path() / "share" / "gopcast" / "templates";
-  if (!ec && fs::is_directory(beside, ec)) dirs.push_back(beside);
-  else if (fs::is_directory(GOPCAST_TEMPLATE_DIR_BUILD, ec)) dirs.emplace_back(GOPCAST_TEMPLATE_DIR_BUILD);
-  else dirs.emplace_back(GOPCAST_TEMPLATE_DIR_INSTALL);
+  const auto candidates = data_dir_candidates("templates", GOPCAST_TEMPLATE_DIR_BUILD, GOPCAST_TEMPLATE_DIR_INSTALL);
+  auto found = std::find_if(candidates.begin(), candidates.end(), [&](const fs::path& d) { return fs::is_directory(d, ec); });
+  dirs.push_back(found != candidates.end() ? *found : candidates.back());
   return Catalog(std::move(dirs));
 }
 
