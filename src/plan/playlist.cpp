@@ -31,11 +31,15 @@ std::string key_uri(const std::string& uri_template, const std::string& key_file
 }
 
 std::string render_media_playlist(const MediaPlaylist& p) {
-  std::string s = "#EXTM3U\n#EXT-X-VERSION:3\n";
+  // EXT-X-MAP in a playlist without I-frames only needs version 6; 7 is what fMP4 authoring
+  // guides name and every player that reads fMP4 knows.
+  std::string s = fmt::format("#EXTM3U\n#EXT-X-VERSION:{}\n", p.map_uri.empty() ? 3 : 7);
   s += fmt::format("#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:0\n", target_duration(p));
   s += fmt::format("#EXT-X-PLAYLIST-TYPE:{}\n", p.type == PlaylistType::Vod ? "VOD" : "EVENT");
   // Every segment starts with a keyframe on the shared grid (forced by the engine).
   s += "#EXT-X-INDEPENDENT-SEGMENTS\n";
+  // Before any EXT-X-KEY: the init segment is never encrypted.
+  if (!p.map_uri.empty()) s += fmt::format("#EXT-X-MAP:URI=\"{}\"\n", p.map_uri);
   int key = -1;
   std::string iv;
   for (const auto& seg : p.segments) {
@@ -57,11 +61,19 @@ std::string render_media_playlist(const MediaPlaylist& p) {
 
 std::string render_master_playlist(const std::vector<Variant>& variants) {
   std::string s = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
+  std::vector<std::string> groups;
+  for (const auto& v : variants) {
+    if (v.audio_group.empty() || std::find(groups.begin(), groups.end(), v.audio_group) != groups.end()) continue;
+    groups.push_back(v.audio_group);
+    s += fmt::format("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{0}\",NAME=\"{0}\",DEFAULT=YES,AUTOSELECT=YES,URI=\"{1}\"\n", v.audio_group,
+                     v.audio_uri);
+  }
   for (const auto& v : variants) {
     s += fmt::format("#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={}", v.bandwidth, v.average_bandwidth);
     if (v.width > 0 && v.height > 0) s += fmt::format(",RESOLUTION={}x{}", v.width, v.height);
     if (v.frame_rate > 0) s += fmt::format(",FRAME-RATE={:.3f}", v.frame_rate);
     if (!v.codecs.empty()) s += fmt::format(",CODECS=\"{}\"", v.codecs);
+    if (!v.audio_group.empty()) s += fmt::format(",AUDIO=\"{}\"", v.audio_group);
     s += "\n" + v.uri + "\n";
   }
   return s;
@@ -90,20 +102,15 @@ std::optional<std::vector<uint8_t>> find_nal(const uint8_t* d, size_t n, bool he
   return std::nullopt;
 }
 
-}  // namespace
+// A decoder configuration record (avcC, hvcC: MP4 extradata) starts with version 1; an
+// Annex B stream starts with a start code's zero byte.
+bool config_record(const uint8_t* data, size_t size, size_t min_size) { return size >= min_size && data[0] == 1; }
 
-std::optional<std::string> avc_codec_string(const uint8_t* data, size_t size) {
-  auto sps = find_nal(data, size, false, 7);
-  if (!sps || sps->size() < 3) return std::nullopt;
-  return fmt::format("avc1.{:02x}{:02x}{:02x}", (*sps)[0], (*sps)[1], (*sps)[2]);
-}
-
-std::optional<std::string> hevc_codec_string(const uint8_t* data, size_t size) {
-  auto sps = find_nal(data, size, true, 33);
-  // sps_video_parameter_set_id(4) max_sub_layers(3) nesting(1), then profile_tier_level:
-  // space(2) tier(1) profile_idc(5), 32 compatibility flags, 48 constraint bits, level_idc.
-  if (!sps || sps->size() < 13) return std::nullopt;
-  const auto& b = *sps;
+// "hvc1..." from 13 bytes laid out as one byte before profile_tier_level (space(2)
+// tier(1) profile_idc(5), 32 compatibility flags, 48 constraint bits, level_idc): both
+// the SPS payload (after vps id, max sub layers, nesting) and the hvcC record (after its
+// version byte) have that shape.
+std::string hevc_string(const uint8_t* b) {
   const int space = b[1] >> 6, tier = (b[1] >> 5) & 1, profile = b[1] & 0x1f;
   uint32_t compat = static_cast<uint32_t>(b[2]) << 24 | static_cast<uint32_t>(b[3]) << 16 | static_cast<uint32_t>(b[4]) << 8 | b[5];
   uint32_t reversed = 0;  // RFC 6381 wants the flags in reverse bit order
@@ -115,6 +122,23 @@ std::optional<std::string> hevc_codec_string(const uint8_t* data, size_t size) {
   while (last >= 0 && b[6 + static_cast<size_t>(last)] == 0) --last;
   for (int i = 0; i <= last; ++i) s += fmt::format(".{:X}", b[6 + static_cast<size_t>(i)]);
   return s;
+}
+
+}  // namespace
+
+std::optional<std::string> avc_codec_string(const uint8_t* data, size_t size) {
+  // avcC: version, profile, compatibility, level; the SPS payload starts with the same three.
+  if (config_record(data, size, 4)) return fmt::format("avc1.{:02x}{:02x}{:02x}", data[1], data[2], data[3]);
+  auto sps = find_nal(data, size, false, 7);
+  if (!sps || sps->size() < 3) return std::nullopt;
+  return fmt::format("avc1.{:02x}{:02x}{:02x}", (*sps)[0], (*sps)[1], (*sps)[2]);
+}
+
+std::optional<std::string> hevc_codec_string(const uint8_t* data, size_t size) {
+  if (config_record(data, size, 23)) return hevc_string(data);
+  auto sps = find_nal(data, size, true, 33);
+  if (!sps || sps->size() < 13) return std::nullopt;
+  return hevc_string(sps->data());
 }
 
 }  // namespace gopcast::plan

@@ -23,6 +23,7 @@ struct MediaPlaylist {
   bool ended = true;          // EXT-X-ENDLIST (an EVENT playlist gets it when the job ends)
   std::vector<std::string> key_uris;
   std::vector<HlsSegmentEntry> segments;
+  std::string map_uri;  // fMP4: the init segment (EXT-X-MAP), "" for MPEG-TS segments
 };
 
 // The playlist's text. An EXT-X-KEY line (METHOD=AES-128, URI, IV) precedes each
@@ -41,7 +42,12 @@ struct Variant {
   int width = 0, height = 0;
   double frame_rate = 0;
   std::string codecs;             // RFC 6381, e.g. "avc1.64001f,mp4a.40.2"
+  // Audio in a playlist of its own (fMP4 outputs: one track per file): the
+  // EXT-X-MEDIA rendition group this variant plays with; "" = audio muxed in.
+  std::string audio_group;
+  std::string audio_uri;
 };
+// Each audio group is listed once (EXT-X-MEDIA, before the variants that name it).
 std::string render_master_playlist(const std::vector<Variant>& variants);
 
 // RFC 6381 codec strings from the first access unit of a stream (Annex B byte stream):

@@ -89,4 +89,37 @@ TEST(CodecStrings, FromTheSpsOfAnAnnexBStream) {
   EXPECT_FALSE(avc_codec_string(none, sizeof none));
 }
 
+TEST(CodecStrings, FromTheDecoderConfigurationRecordOfMp4Extradata) {
+  // avcC: version 1, profile 100 (High), compatibility 0, level 30, then lengths and sets.
+  const uint8_t avcc[] = {0x01, 0x64, 0x00, 0x1e, 0xff, 0xe1, 0x00, 0x04, 0x67, 0x64, 0x00, 0x1e};
+  EXPECT_EQ(avc_codec_string(avcc, sizeof avcc), "avc1.64001e");
+  // hvcC: version 1, then the same profile_tier_level bytes as the SPS above.
+  const uint8_t hvcc[23] = {0x01, 0x01, 0x60, 0x00, 0x00, 0x00, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x5d};
+  EXPECT_EQ(hevc_codec_string(hvcc, sizeof hvcc), "hvc1.1.6.L93.B0");
+  const uint8_t short_hvcc[5] = {0x01, 0x01, 0x60, 0x00, 0x00};
+  EXPECT_FALSE(hevc_codec_string(short_hvcc, sizeof short_hvcc));
+}
+
+TEST(MediaPlaylistText, FragmentedMp4NamesItsInitSegmentFirst) {
+  MediaPlaylist p;
+  p.map_uri = "v_video_init.mp4";
+  p.segments = {{"v_video_00000.m4s", 6.0}};
+  const std::string text = render_media_playlist(p);
+  EXPECT_NE(text.find("#EXT-X-VERSION:7\n"), std::string::npos);
+  const auto map = text.find("#EXT-X-MAP:URI=\"v_video_init.mp4\"\n");
+  ASSERT_NE(map, std::string::npos);
+  EXPECT_LT(map, text.find("#EXTINF"));
+}
+
+TEST(MasterPlaylistText, AudioGroupsAreListedOnceAndNamedByTheirVariants) {
+  Variant hi{"hi_video.m3u8", 2000000, 1800000, 1280, 720, 24, "avc1.64001f,mp4a.40.2", "audio", "hi_audio.m3u8"};
+  Variant lo{"lo_video.m3u8", 900000, 800000, 640, 360, 24, "avc1.64001e,mp4a.40.2", "audio", "hi_audio.m3u8"};
+  const std::string text = render_master_playlist({hi, lo});
+  const std::string media = "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,URI=\"hi_audio.m3u8\"\n";
+  ASSERT_NE(text.find(media), std::string::npos);
+  EXPECT_EQ(text.find(media), text.rfind(media));
+  EXPECT_LT(text.find(media), text.find("#EXT-X-STREAM-INF"));
+  EXPECT_NE(text.find("CODECS=\"avc1.64001e,mp4a.40.2\",AUDIO=\"audio\"\nlo_video.m3u8\n"), std::string::npos);
+}
+
 }  // namespace
