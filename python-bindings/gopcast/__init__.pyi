@@ -112,6 +112,8 @@ class HlsSettings:
     key_dir: str
     key_rotation: int
     playlist: str
+    segments: str
+    dash: bool
     def to_dict(self) -> dict[str, Any]: ...
 
 class Template:

@@ -68,6 +68,8 @@ const KeySpec kHlsKeys[] = {
     {"key_dir", "where key files go: \"\" = beside the playlist, else a folder relative to the output's"},
     {"key_rotation", "segments per key; 0 = one key for the whole output"},
     {"playlist", "vod | event (event: the playlist grows while encoding)"},
+    {"segments", "ts | fmp4 (fMP4/CMAF fragments after one init segment)"},
+    {"dash", "bool: also an MPEG-DASH manifest (.mpd) over the same fMP4 segments"},
 };
 
 template <size_t N>
@@ -313,7 +315,7 @@ void register_spec(py::module_& m) {
   bind_group<1>(m, "AudioSettings", "The [audio] keys of a Template.", kAudioKeys);
   bind_group<2>(m, "TransSettings", "The [trans] keys of a Template.", kTransKeys);
   bind_group<3>(m, "MuxSettings", "The [mux] keys of a Template.", kMuxKeys);
-  bind_group<4>(m, "HlsSettings", "The [hls] keys of a Template: encryption and live playlists of m3u8 outputs.", kHlsKeys);
+  bind_group<4>(m, "HlsSettings", "The [hls] keys of a Template: encryption, live playlists, fMP4 segments and DASH of m3u8 outputs.", kHlsKeys);
 
   py::class_<TemplateObj, std::shared_ptr<TemplateObj>> tmpl(m, "Template", R"doc(
 A transcoding template: container, video, audio, trans, mux and hls settings (docs/templates.md).

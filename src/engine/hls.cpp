@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "engine/cmaf.hpp"
 
 namespace fs = std::filesystem;
 
@@ -15,6 +16,63 @@ fs::path hls_key_dir(const HlsSpec& spec, const fs::path& output) {
 }
 
 std::string hls_key_name(const fs::path& playlist, int index) { return fmt::format("{}-{}.key", playlist.stem().string(), index); }
+
+BitRates bit_rates(const std::vector<int64_t>& bytes, const std::vector<double>& seconds) {
+  BitRates r;
+  int64_t total = 0;
+  double length = 0;
+  for (size_t i = 0; i < bytes.size() && i < seconds.size(); ++i) {
+    total += bytes[i];
+    length += seconds[i];
+    if (seconds[i] > 0) r.peak = std::max<int64_t>(r.peak, static_cast<int64_t>(std::ceil(static_cast<double>(bytes[i]) * 8.0 / seconds[i])));
+  }
+  r.average = length > 0 ? static_cast<int64_t>(std::ceil(static_cast<double>(total) * 8.0 / length)) : 0;
+  r.peak = std::max(r.peak, r.average);
+  return r;
+}
+
+BitRates bit_rates(const TrackStats& track) {
+  std::vector<double> seconds;
+  for (size_t i = 0; i < track.starts.size(); ++i) {
+    const int64_t next = i + 1 < track.starts.size() ? track.starts[i + 1] : track.end;
+    seconds.push_back(track.timescale > 0 ? static_cast<double>(next - track.starts[i]) / static_cast<double>(track.timescale) : 0);
+  }
+  return bit_rates(track.bytes, seconds);
+}
+
+plan::Variant master_entry(const HlsStats& st, const std::string& uri, const std::string& audio_group) {
+  plan::Variant v;
+  const BitRates r = bit_rates(st.segment_bytes, st.segment_seconds);
+  v.uri = uri;
+  v.bandwidth = r.peak;
+  v.average_bandwidth = r.average;
+  v.width = st.width;
+  v.height = st.height;
+  v.frame_rate = st.frame_rate;
+  v.codecs = st.codecs;
+  if (!st.variant_uri.empty()) {
+    const fs::path dir = fs::path(uri).parent_path();
+    v.uri = (dir / st.variant_uri).generic_string();
+    for (const auto& t : st.tracks)
+      if (t.audio) {
+        v.audio_group = audio_group;
+        v.audio_uri = (dir / t.playlist_uri).generic_string();
+      }
+  }
+  return v;
+}
+
+std::string audio_codec_string(const AVCodecParameters* params) {
+  // AAC LC is mp4a.40.2, HE-AAC mp4a.40.5; MP3 is mp4a.40.34 (RFC 6381 / HLS authoring).
+  if (params->codec_id == AV_CODEC_ID_AAC) return params->profile == FF_PROFILE_AAC_HE ? "mp4a.40.5" : "mp4a.40.2";
+  if (params->codec_id == AV_CODEC_ID_MP3) return "mp4a.40.34";
+  return {};
+}
+
+std::unique_ptr<PlaylistWriter> make_playlist_writer(const fs::path& playlist, const OutputPlan& plan, StagedOutput& staged) {
+  if (plan.hls.segments == HlsSegmentFormat::fmp4) return std::make_unique<CmafWriter>(playlist, plan, staged);
+  return std::make_unique<HlsWriter>(playlist, plan, staged);
+}
 
 HlsWriter::HlsWriter(const fs::path& playlist, const OutputPlan& plan, StagedOutput& staged)
     : playlist_(playlist), plan_(plan), staged_(staged) {
@@ -38,11 +96,13 @@ int HlsWriter::add_encoded_stream(const AVCodecParameters* params, AVRational ti
     stats_.width = params->width;
     stats_.height = params->height;
     stats_.frame_rate = frame_rate.num > 0 && frame_rate.den > 0 ? av_q2d(frame_rate) : 0;
+    if (stats_.frame_rate > 0) {
+      stats_.frame_rate_num = frame_rate.num;
+      stats_.frame_rate_den = frame_rate.den;
+    }
     if (params->extradata_size > 0) note_video_codec(params->extradata, static_cast<size_t>(params->extradata_size));
   } else if (params->codec_type == AVMEDIA_TYPE_AUDIO) {
-    // AAC LC is mp4a.40.2, HE-AAC mp4a.40.5; MP3 in MPEG-TS is mp4a.40.34 (RFC 6381 / HLS authoring).
-    if (params->codec_id == AV_CODEC_ID_AAC) audio_codecs_ = params->profile == 4 ? "mp4a.40.5" : "mp4a.40.2";
-    else if (params->codec_id == AV_CODEC_ID_MP3) audio_codecs_ = "mp4a.40.34";
+    audio_codecs_ = audio_codec_string(params);
   }
   return index;
 }

@@ -24,30 +24,85 @@ namespace gopcast::engine {
 std::filesystem::path hls_key_dir(const HlsSpec& spec, const std::filesystem::path& output);
 std::string hls_key_name(const std::filesystem::path& playlist, int index);
 
-// What a master playlist says about one rendition, measured on the written segments.
+// One track of an fMP4 output: its own init segment, media segments and media
+// playlist, shared by HLS and DASH.
+struct TrackStats {
+  bool audio = false;
+  std::string playlist_uri;  // its HLS media playlist, beside the output
+  std::string init_uri;
+  std::string segment_prefix, segment_suffix;  // segment i is prefix + i (kHlsSegmentDigits digits) + suffix
+  int64_t timescale = 0;                        // of the times below (the mp4 track's)
+  std::vector<int64_t> starts;                  // each segment's first presentation time
+  int64_t end = 0;                              // the end of the last sample
+  std::vector<int64_t> bytes;                   // each segment's size
+  std::string codecs;                           // RFC 6381
+  int sample_rate = 0, channels = 0;
+};
+
+constexpr int kHlsSegmentDigits = 5;
+
+// What a master playlist (and a DASH manifest) says about one rendition, measured on the
+// written segments.
 struct HlsStats {
-  std::vector<int64_t> segment_bytes;
+  std::vector<int64_t> segment_bytes;  // all tracks of segment i together
   std::vector<double> segment_seconds;
   int width = 0, height = 0;
   double frame_rate = 0;
+  int frame_rate_num = 0, frame_rate_den = 1;
   std::string codecs;  // RFC 6381, video then audio
+  // fMP4 outputs: the variant is the video track's playlist, audio is a rendition group.
+  std::string variant_uri;  // "" = the output's own playlist
+  std::vector<TrackStats> tracks;
 };
 
-class HlsWriter {
+// Peak segment bit rate (RFC 8216 4.3.4.2: the short last segment included) and the
+// average over all segments, bit/s.
+struct BitRates {
+  int64_t peak = 0;
+  int64_t average = 0;
+};
+BitRates bit_rates(const std::vector<int64_t>& bytes, const std::vector<double>& seconds);
+// The same for one fMP4 track, each segment's length taken from its timeline.
+BitRates bit_rates(const TrackStats& track);
+
+// A rendition's line in a master playlist, from what its segments weigh. `uri` is its
+// output playlist (relative to the master); an fMP4 rendition is listed by its video
+// playlist instead, with its audio playlist as the rendition group `audio_group`.
+plan::Variant master_entry(const HlsStats& st, const std::string& uri, const std::string& audio_group);
+
+// RFC 6381 name of an audio codec as HLS and DASH write it ("" when it has none).
+std::string audio_codec_string(const AVCodecParameters* params);
+
+// What the parallel gather writes an m3u8 output through.
+class PlaylistWriter {
+ public:
+  virtual ~PlaylistWriter() = default;
+  virtual int add_encoded_stream(const AVCodecParameters* params, AVRational time_base, AVRational frame_rate) = 0;
+  virtual void open() = 0;
+  // Packets arrive in decoding-time order (the gather interleaves them).
+  virtual void write(AVPacket* packet, int stream, AVRational time_base) = 0;
+  virtual void finish() = 0;
+  virtual const HlsStats& stats() const = 0;
+};
+
+// The writer for the output's [hls] settings (TS or fMP4 segments).
+std::unique_ptr<PlaylistWriter> make_playlist_writer(const std::filesystem::path& playlist, const OutputPlan& plan,
+                                                     StagedOutput& staged);
+
+class HlsWriter final : public PlaylistWriter {
  public:
   // `playlist` is the staged playlist path; segments and keys beside it are published by
   // `staged` (early for live playlists, at commit otherwise).
   HlsWriter(const std::filesystem::path& playlist, const OutputPlan& plan, StagedOutput& staged);
   HlsWriter(const HlsWriter&) = delete;
   HlsWriter& operator=(const HlsWriter&) = delete;
-  ~HlsWriter();
+  ~HlsWriter() override;
 
-  int add_encoded_stream(const AVCodecParameters* params, AVRational time_base, AVRational frame_rate);
-  void open();
-  // Packets arrive in decoding-time order (the gather interleaves them).
-  void write(AVPacket* packet, int stream, AVRational time_base);
-  void finish();
-  const HlsStats& stats() const { return stats_; }
+  int add_encoded_stream(const AVCodecParameters* params, AVRational time_base, AVRational frame_rate) override;
+  void open() override;
+  void write(AVPacket* packet, int stream, AVRational time_base) override;
+  void finish() override;
+  const HlsStats& stats() const override { return stats_; }
 
  private:
   std::filesystem::path segment_path(int index) const;

@@ -403,7 +403,7 @@ class GatherOutput {
  public:
   GatherOutput(const JobContext& ctx, size_t output, const Target& target, StagedOutput& staged) : ctx_(ctx), output_(output) {
     // HLS is cut, encrypted and listed by gopcast itself; everything else by libavformat.
-    if (target.plan.container == Container::m3u8) hls_ = std::make_unique<HlsWriter>(target.file, target.plan, staged);
+    if (target.plan.container == Container::m3u8) hls_ = make_playlist_writer(target.file, target.plan, staged);
     else out_ = std::make_unique<av::Output>(target.file, target.plan.muxer.c_str());
     SegmentReader first(segment_path(ctx, 0, output));
     vtb_ = first.time_base(0);
@@ -469,7 +469,7 @@ class GatherOutput {
   const JobContext& ctx_;
   size_t output_;
   std::unique_ptr<av::Output> out_;
-  std::unique_ptr<HlsWriter> hls_;
+  std::unique_ptr<PlaylistWriter> hls_;
   std::optional<SegmentReader> audio_reader_;
   av::PacketPtr vpkt_ = av::make_packet();
   av::PacketPtr apkt_ = av::make_packet();

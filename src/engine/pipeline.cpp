@@ -403,7 +403,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     ch.target = &t;
     const Pass own_pass = t.plan.video.mode == RateMode::twopass ? pass : Pass::single;
     if (!analysis && t.segment_file) {
-      ch.segment = std::make_unique<SegmentWriter>(t.file, av::muxer_wants_global_header(t.plan.muxer.c_str()));
+      ch.segment = std::make_unique<SegmentWriter>(t.file, t.plan.global_header());
       ch.sink = ch.segment.get();
     } else if (!analysis) {
       ch.output = std::make_unique<av::Output>(t.file, t.plan.muxer.c_str());

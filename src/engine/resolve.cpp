@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "av/output.hpp"
 #include "core/log.hpp"
 
 extern "C" {
@@ -392,12 +393,11 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
     case Container::m3u8:
       p.hls_segment_seconds = t.mux.hls_segment_seconds;
       p.hls = t.hls;
-      // Encrypted and live playlists are written segment by segment by gopcast itself,
-      // which needs re-encoded video (forced keyframes on the grid).
-      if ((t.hls.encryption != HlsEncryption::none || t.hls.playlist != HlsPlaylistType::vod) &&
-          (t.video.codec == VideoCodec::copy || t.video.remove || !video))
+      // Encrypted, live, fMP4 and DASH outputs are written segment by segment by gopcast
+      // itself, which needs re-encoded video (forced keyframes on the grid).
+      if (const char* key = t.hls.written_by_gopcast(); key && (t.video.codec == VideoCodec::copy || t.video.remove || !video))
         fail<SpecError>(ErrorCode::Incompatible, "{}: hls.{}: needs re-encoded video (video.codec copy and audio-only HLS are not supported)",
-                        t.name, t.hls.encryption != HlsEncryption::none ? "encryption" : "playlist");
+                        t.name, key);
       p.muxer_options.emplace_back("hls_time", fmt::format("{}", t.mux.hls_segment_seconds));
       p.muxer_options.emplace_back("hls_playlist_type", "vod");
       p.muxer_options.emplace_back("hls_list_size", "0");
@@ -409,6 +409,11 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
     default: break;
   }
   return p;
+}
+
+bool OutputPlan::global_header() const {
+  if (container == Container::m3u8 && hls.segments == HlsSegmentFormat::fmp4) return true;
+  return av::muxer_wants_global_header(muxer.c_str());
 }
 
 }  // namespace gopcast::engine

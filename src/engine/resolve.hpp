@@ -90,6 +90,11 @@ struct OutputPlan {
   // them on the segment-parallel path; a single pass uses libavformat's hls muxer).
   double hls_segment_seconds = 0;
   HlsSpec hls;
+
+  // Whether encoders put codec headers out of band (extradata) for the final file:
+  // what the muxer wants, and for fMP4 HLS segments what the mp4 muxer gopcast's HLS
+  // writer uses wants.
+  bool global_header() const;
 };
 
 // Raises Incompatible for codec/container mismatches, OutOfRange for values the

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/paths.hpp"
+#include "plan/dash.hpp"
 #include "plan/playlist.hpp"
 #include "spec/ladder.hpp"
 
@@ -53,26 +54,36 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
 
 namespace {
 
-// A rendition's line in the master playlist, from what its segments weigh.
-plan::Variant master_entry(const engine::HlsStats& st, const std::string& uri) {
-  plan::Variant v;
-  v.uri = uri;
-  int64_t bytes = 0;
-  double seconds = 0;
-  for (size_t i = 0; i < st.segment_bytes.size(); ++i) {
-    bytes += st.segment_bytes[i];
-    seconds += st.segment_seconds[i];
-    // BANDWIDTH is the peak segment bit rate (RFC 8216 4.3.4.2), the short last segment included.
-    if (st.segment_seconds[i] > 0)
-      v.bandwidth = std::max<int64_t>(v.bandwidth, static_cast<int64_t>(std::ceil(st.segment_bytes[i] * 8.0 / st.segment_seconds[i])));
+// The DASH manifest of an HLS output (or of a ladder's master playlist): beside it, named after it.
+std::string dash_manifest_name(const fs::path& playlist) { return playlist.stem().string() + ".mpd"; }
+
+// A rendition's tracks in a DASH manifest, over the same fMP4 segments its HLS
+// playlists list; `dir` is where its files are, relative to the manifest.
+void add_dash_entries(std::vector<plan::DashRepresentation>& reps, const engine::HlsStats& st, const std::string& id,
+                      const fs::path& dir) {
+  const std::string d = dir.generic_string();
+  const std::string prefix = d.empty() || d == "." ? std::string() : d + "/";
+  for (const auto& t : st.tracks) {
+    plan::DashRepresentation r;
+    r.content = t.audio ? plan::DashContent::audio : plan::DashContent::video;
+    r.id = id + (t.audio ? "-audio" : "-video");
+    r.bandwidth = engine::bit_rates(t).peak;
+    if (!t.audio) {
+      r.width = st.width;
+      r.height = st.height;
+      r.frame_rate_num = st.frame_rate_num;
+      r.frame_rate_den = st.frame_rate_den;
+    }
+    r.sample_rate = t.sample_rate;
+    r.channels = t.channels;
+    r.codecs = t.codecs;
+    r.init_uri = prefix + t.init_uri;
+    r.media_template = plan::dash_media_template(prefix + t.segment_prefix, engine::kHlsSegmentDigits, t.segment_suffix);
+    r.timescale = t.timescale;
+    r.starts = t.starts;
+    r.end = t.end;
+    reps.push_back(std::move(r));
   }
-  v.average_bandwidth = seconds > 0 ? static_cast<int64_t>(std::ceil(bytes * 8.0 / seconds)) : 0;
-  v.bandwidth = std::max(v.bandwidth, v.average_bandwidth);
-  v.width = st.width;
-  v.height = st.height;
-  v.frame_rate = st.frame_rate;
-  v.codecs = st.codecs;
-  return v;
 }
 
 // What an output holds, read back from the written files. An encrypted HLS output whose
@@ -122,13 +133,34 @@ std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, Prepa
   // Master playlists first, from the renditions' written segments (all still staged).
   for (size_t k = 0; k < request.ladders.size(); ++k) {
     std::vector<plan::Variant> variants;
+    std::vector<plan::DashRepresentation> reps;
     for (size_t o : request.ladders[k].outputs) {
       if (o >= prepared.hls.size() || !prepared.hls[o])
         fail(ErrorCode::Internal, "{}: ladder rendition {} was not written as HLS", request.ladders[k].master.string(),
              request.outputs[o].path.string());
-      variants.push_back(master_entry(*prepared.hls[o], request.outputs[o].path.filename().string()));
+      variants.push_back(engine::master_entry(*prepared.hls[o], request.outputs[o].path.filename().string(),
+                                              "audio-" + request.outputs[o].path.stem().string()));
+      if (request.outputs[o].tmpl.hls.dash)
+        add_dash_entries(reps, *prepared.hls[o], request.outputs[o].path.stem().string(),
+                         request.outputs[o].path.parent_path().lexically_relative(request.ladders[k].master.parent_path()));
     }
     files::write_atomic(prepared.masters[k]->staging_file(), plan::render_master_playlist(variants));
+    if (!reps.empty()) {
+      const fs::path& master = request.ladders[k].master;
+      files::write_atomic(prepared.masters[k]->staging_dir() / dash_manifest_name(master),
+                          plan::render_mpd(reps, request.outputs[request.ladders[k].outputs.front()].tmpl.mux.hls_segment_seconds));
+    }
+  }
+  // A DASH manifest beside each fMP4 output that asks for one.
+  for (size_t o = 0; o < request.outputs.size(); ++o) {
+    const Template& t = request.outputs[o].tmpl;
+    if (!t.hls.dash) continue;
+    if (o >= prepared.hls.size() || !prepared.hls[o])
+      fail(ErrorCode::Internal, "{}: a DASH output was not written as fMP4 HLS", request.outputs[o].path.string());
+    std::vector<plan::DashRepresentation> reps;
+    add_dash_entries(reps, *prepared.hls[o], request.outputs[o].path.stem().string(), {});
+    files::write_atomic(prepared.staged[o]->staging_dir() / dash_manifest_name(request.outputs[o].path),
+                        plan::render_mpd(reps, t.mux.hls_segment_seconds));
   }
   std::vector<OutputResult> results;
   for (size_t i = 0; i < prepared.staged.size(); ++i) {

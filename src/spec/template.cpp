@@ -76,6 +76,7 @@ std::string_view name_of(AudioCodec c) { return audio_codec_names[static_cast<si
 std::string_view name_of(RateMode m) { return rate_mode_names[static_cast<size_t>(m)]; }
 std::string_view name_of(HlsEncryption e) { return e == HlsEncryption::none ? "none" : "aes-128"; }
 std::string_view name_of(HlsPlaylistType t) { return t == HlsPlaylistType::vod ? "vod" : "event"; }
+std::string_view name_of(HlsSegmentFormat f) { return f == HlsSegmentFormat::ts ? "ts" : "fmp4"; }
 
 std::string_view name_of(AspectMode m) { return aspect_names[static_cast<size_t>(m)]; }
 
@@ -192,6 +193,8 @@ Template template_from_table(const toml::table& table, std::string name, const s
   if (auto v = hls.string("key_dir")) t.hls.key_dir = *v;
   if (auto v = hls.integer("key_rotation", 0, 1000000)) t.hls.key_rotation = static_cast<int>(*v);
   if (auto v = hls.choice("playlist", {"vod", "event"})) t.hls.playlist = *v == "vod" ? HlsPlaylistType::vod : HlsPlaylistType::event;
+  if (auto v = hls.choice("segments", {"ts", "fmp4"})) t.hls.segments = *v == "ts" ? HlsSegmentFormat::ts : HlsSegmentFormat::fmp4;
+  if (auto v = hls.boolean("dash")) t.hls.dash = *v;
   hls.finish();
   root.finish();
 
@@ -207,9 +210,21 @@ Template template_from_table(const toml::table& table, std::string name, const s
     fail<SpecError>(ErrorCode::Incompatible, "{}: trans.mode: cbr needs video.bitrate", where_key("trans", "mode"));
   if (t.video.crf && t.video.qp)
     fail<SpecError>(ErrorCode::Incompatible, "{}: video.qp: give crf or qp, not both", where_key("video", "qp"));
-  if (t.container != Container::m3u8 && (t.hls.encryption != HlsEncryption::none || t.hls.playlist != HlsPlaylistType::vod))
-    fail<SpecError>(ErrorCode::Incompatible, "{}: hls: encryption and live playlists are for m3u8 outputs, not {}",
-                    where_key("hls", t.hls.encryption != HlsEncryption::none ? "encryption" : "playlist"), name_of(t.container));
+  if (const char* key = t.hls.written_by_gopcast(); key && t.container != Container::m3u8)
+    fail<SpecError>(ErrorCode::Incompatible, "{}: hls.{}: encryption, live playlists, fMP4 segments and DASH are for m3u8 outputs, not {}",
+                    where_key("hls", key), key, name_of(t.container));
+  if (t.hls.dash && t.hls.segments != HlsSegmentFormat::fmp4)
+    fail<SpecError>(ErrorCode::Incompatible, "{}: hls.dash: DASH shares fMP4 segments with the HLS playlist (set hls.segments = \"fmp4\")",
+                    where_key("hls", "dash"));
+  if (t.hls.segments == HlsSegmentFormat::fmp4 && t.hls.encryption != HlsEncryption::none)
+    fail<SpecError>(ErrorCode::Incompatible,
+                    "{}: hls.encryption: AES-128 whole-segment encryption is written for TS segments (fMP4 players and DASH expect "
+                    "Common Encryption, which gopcast does not write)",
+                    where_key("hls", "encryption"));
+  if (t.hls.segments == HlsSegmentFormat::fmp4 && t.hls.playlist != HlsPlaylistType::vod)
+    fail<SpecError>(ErrorCode::Incompatible,
+                    "{}: hls.playlist: live (event) playlists are written with TS segments (set hls.segments = \"ts\")",
+                    where_key("hls", "playlist"));
   if (!t.hls.key.empty() && t.hls.key_rotation > 0)
     fail<SpecError>(ErrorCode::Incompatible, "{}: hls.key_rotation: a given hls.key cannot rotate (leave key out for random keys)",
                     where_key("hls", "key_rotation"));
@@ -269,7 +284,9 @@ toml::table Template::to_table() const {
                                 {"key_uri", hls.key_uri},
                                 {"key_dir", hls.key_dir},
                                 {"key_rotation", hls.key_rotation},
-                                {"playlist", std::string(name_of(hls.playlist))}});
+                                {"playlist", std::string(name_of(hls.playlist))},
+                                {"segments", std::string(name_of(hls.segments))},
+                                {"dash", hls.dash}});
   return out;
 }
 

@@ -74,8 +74,10 @@ struct MuxSpec {
 // HLS delivery options (m3u8 outputs only).
 enum class HlsEncryption { none, aes128 };
 enum class HlsPlaylistType { vod, event };
+enum class HlsSegmentFormat { ts, fmp4 };
 std::string_view name_of(HlsEncryption e);
 std::string_view name_of(HlsPlaylistType t);
+std::string_view name_of(HlsSegmentFormat f);
 
 struct HlsSpec {
   HlsEncryption encryption = HlsEncryption::none;
@@ -85,6 +87,18 @@ struct HlsSpec {
                                  // (relative to the output's folder)
   int key_rotation = 0;          // segments per key; 0 = one key for the whole output
   HlsPlaylistType playlist = HlsPlaylistType::vod;  // event: the playlist grows while encoding
+  HlsSegmentFormat segments = HlsSegmentFormat::ts;  // fmp4: CMAF fragments after one init segment
+  bool dash = false;  // also an MPEG-DASH manifest (.mpd) over the same fMP4 segments
+
+  // The first key set that only gopcast's own HLS writer (engine/hls.hpp) provides, or
+  // nullptr when libavformat's hls muxer can write the output too.
+  const char* written_by_gopcast() const {
+    if (encryption != HlsEncryption::none) return "encryption";
+    if (playlist != HlsPlaylistType::vod) return "playlist";
+    if (segments != HlsSegmentFormat::ts) return "segments";
+    if (dash) return "dash";
+    return nullptr;
+  }
 };
 
 struct Template {

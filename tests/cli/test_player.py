@@ -103,6 +103,24 @@ def check_ladder(state, folder):
     assert all(row[3].startswith("avc1.") for row in state["ladder"]), state["ladder"]
 
 
+@contextlib.contextmanager
+def fmp4_hls(folder):
+    """fMP4 HLS, one track per file: the master names the video playlist and an audio group
+    (the segments a DASH manifest beside it shares)."""
+    playlist = folder / "cmaf.m3u8"
+    run_gopcast("transcode", media("bbb-480p-30s.mp4"), "-o", playlist, "-t", "ios-hls-360p",
+                "--set", "video.preset=veryfast", "--set", "hls.segments=fmp4", "--set", "hls.dash=true", "-q")
+    yield playlist.name
+
+
+def check_fmp4(state, folder):
+    """hls.js reads the master's one variant, whose codecs name the separate audio too."""
+    (row,) = state["ladder"]
+    assert row[1] == "640x360", row
+    assert row[3].startswith("avc1.") and "mp4a.40" in row[3], row
+    assert (folder / "cmaf.mpd").exists() and sorted(folder.glob("cmaf_audio_*.m4s"))
+
+
 LIVE_JOBS = {}
 
 
@@ -144,6 +162,7 @@ CASES = {
     "encrypted": Case(make=encrypted_hls, check=check_encrypted),
     "live": Case(make=live_hls, check=check_live),
     "ladder": Case(make=ladder_hls, check=check_ladder),
+    "fmp4": Case(make=fmp4_hls, check=check_fmp4),
 }
 
 
