@@ -74,6 +74,60 @@ class FrameReader {
     }
   }
 
+  // Presentation times (rebased) of every keyframe of the stream, in order, by reading
+  // packets only; leaves the reader at the start again.
+  std::vector<int64_t> keyframes() {
+    std::vector<int64_t> out;
+    if (!fresh_) input_.rewind();
+    while (input_.read(packet_.get())) {
+      if (packet_->stream_index == stream_ && (packet_->flags & AV_PKT_FLAG_KEY)) {
+        const int64_t ts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
+        if (ts != AV_NOPTS_VALUE) out.push_back(ts - offset_);
+      }
+      av_packet_unref(packet_.get());
+      if (cancel_ && cancel_->load()) fail(ErrorCode::Cancelled, "{}: snapshot cancelled", input_.path().string());
+    }
+    input_.rewind();
+    fresh_ = true;
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  // Decodes the keyframe whose (rebased) time is `key` and nothing else: its packet
+  // alone, then the decoder drained, so no frame after it is decoded.
+  bool keyframe_at(int64_t key, AVFrame* frame) {
+    if (key <= 0) {
+      if (!fresh_) input_.rewind();
+    } else {
+      input_.seek(stream_, key + offset_);
+    }
+    fresh_ = false;
+    avcodec_flush_buffers(decoder_->ctx());
+    while (input_.read(packet_.get())) {
+      const int64_t ts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
+      // A demuxer whose seek lands early (MPEG-TS seeks by decoding time) is read on.
+      const bool wanted = packet_->stream_index == stream_ && (packet_->flags & AV_PKT_FLAG_KEY) && ts != AV_NOPTS_VALUE &&
+                          ts - offset_ >= key;
+      if (!wanted) {
+        av_packet_unref(packet_.get());
+        continue;
+      }
+      decoder_->send(packet_.get());
+      av_packet_unref(packet_.get());
+      decoder_->send(nullptr);
+      bool got = false;
+      while (!got && decoder_->receive(frame)) {
+        got = frame->best_effort_timestamp != AV_NOPTS_VALUE;
+        if (got) frame->pts = frame->best_effort_timestamp - offset_;
+        else av_frame_unref(frame);
+      }
+      avcodec_flush_buffers(decoder_->ctx());
+      return got;
+    }
+    return false;
+  }
+
   // The next decoded frame (pts rebased to the container's start); false at the end.
   bool next(AVFrame* frame) {
     for (;;) {
@@ -154,7 +208,49 @@ void check_side(const std::optional<int>& side, const char* name) {
                     kMaxSnapshotSide);
 }
 
+std::vector<RgbFrame> grab_keyframes(FrameReader& reader, const fs::path& path, const std::vector<double>& times,
+                                     const SnapshotOptions& options) {
+  const AVRational tb = reader.time_base();
+  const std::vector<int64_t> keys = reader.keyframes();
+  if (keys.empty()) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: no keyframe in the video stream", path.string());
+  std::vector<RgbFrame> frames(times.size());
+  av::FramePtr frame = av::make_frame();
+  // Times that share a keyframe share its picture: each keyframe is decoded once.
+  std::vector<std::pair<int64_t, size_t>> wanted;  // (keyframe, index into times)
+  for (size_t i = 0; i < times.size(); ++i) {
+    const int64_t target = av_rescale_q(std::llround(times[i] * AV_TIME_BASE), AV_TIME_BASE_Q, tb);
+    auto after = std::lower_bound(keys.begin(), keys.end(), target);
+    int64_t key = after == keys.end() ? keys.back() : *after;
+    if (after != keys.begin() && (after == keys.end() || target - *std::prev(after) <= *after - target)) key = *std::prev(after);
+    wanted.emplace_back(key, i);
+  }
+  std::stable_sort(wanted.begin(), wanted.end());
+  for (size_t j = 0; j < wanted.size(); ++j) {
+    const auto [key, i] = wanted[j];
+    if (j > 0 && wanted[j - 1].first == key) {
+      frames[i] = frames[wanted[j - 1].second];
+    } else {
+      av_frame_unref(frame.get());
+      if (!reader.keyframe_at(key, frame.get()))
+        fail<MediaError>(ErrorCode::ResourceContentBad, "{}: the keyframe at {:.3f} s could not be decoded", path.string(),
+                         static_cast<double>(key) * tb.num / tb.den);
+      frames[i] = to_rgb(frame.get(), tb, reader.frame_rate(), reader.rotation(), options.size);
+    }
+    frames[i].requested = times[i];
+  }
+  return frames;
+}
+
 }  // namespace
+
+KeyframeTimes keyframe_times(const fs::path& path, const std::string& video_stream, const std::atomic<bool>* cancel) {
+  FrameReader reader(path, video_stream, cancel);
+  const AVRational tb = reader.time_base();
+  KeyframeTimes out;
+  out.duration = reader.duration();
+  for (int64_t k : reader.keyframes()) out.keyframes.push_back(static_cast<double>(k) * tb.num / tb.den);
+  return out;
+}
 
 std::vector<RgbFrame> grab_frames(const fs::path& path, const std::vector<double>& times, const SnapshotOptions& options) {
   check_side(options.size.width, "width");
@@ -165,6 +261,7 @@ std::vector<RgbFrame> grab_frames(const fs::path& path, const std::vector<double
     if (!std::isfinite(t) || t < 0 || (duration > 0 && t > duration))
       fail<SpecError>(ErrorCode::OutOfRange, "{}: snapshot time {} s is out of range 0..{:.3f} (the input's duration)",
                       path.string(), t, duration);
+  if (options.keyframe) return grab_keyframes(reader, path, times, options);
 
   // Read forward through the times in order; a later time close enough ahead is
   // reached by decoding on rather than seeking again.

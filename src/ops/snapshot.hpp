@@ -29,6 +29,10 @@ struct SnapshotSize {
 struct SnapshotOptions {
   SnapshotSize size;
   std::string video_stream;                   // selector ("0:v:1"), "" = the best video stream
+  // The picture of the keyframe nearest each time instead (before or after it; the
+  // earlier one on a tie): nothing is decoded but that keyframe, so it is fast on long
+  // GOPs. The keyframes are found by demuxing only.
+  bool keyframe = false;
   const std::atomic<bool>* cancel = nullptr;  // set to stop early (raises Cancelled)
 };
 
@@ -52,6 +56,15 @@ constexpr int kMaxSnapshotSide = 16384;
 // that is negative, not finite or past the end, or a size outside 1..16384 (OutOfRange).
 std::vector<RgbFrame> grab_frames(const std::filesystem::path& path, const std::vector<double>& times,
                                   const SnapshotOptions& options = {});
+
+// The keyframes of the video stream (seconds from the container's start, ascending), by
+// demuxing only, and the input's duration (seconds, 0 if unknown).
+struct KeyframeTimes {
+  std::vector<double> keyframes;
+  double duration = 0;
+};
+KeyframeTimes keyframe_times(const std::filesystem::path& path, const std::string& video_stream = {},
+                             const std::atomic<bool>* cancel = nullptr);
 
 // The output size for a source picture (after rotation) of `width` x `height` with
 // sample aspect ratio `sar`: pure, for tests and callers that lay out grids.
