@@ -12,10 +12,12 @@
 #include "av/probe.hpp"
 #include "cli/jobs_cli.hpp"
 #include "cli/render.hpp"
+#include "cli/stills_cli.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "engine/parallel.hpp"
 #include "engine/transcode.hpp"
+#include "ops/stills.hpp"
 #include "serve/server.hpp"
 #include "spec/catalog.hpp"
 #include "spec/job.hpp"
@@ -68,7 +70,13 @@ void run_job(gopcast::Job job, const std::vector<std::string>& sets, const Paral
   options.workers = par.workers;
   options.segment_seconds = par.segment_seconds.value_or(job.parallel.segment_seconds.value_or(gopcast::kDefaultSegmentSeconds));
   options.manifest = par.manifest.empty() ? job.parallel.manifest : std::filesystem::path(par.manifest);
+  const std::filesystem::path input = job.input.path;
+  const std::vector<gopcast::SnapshotSpec> snapshots = job.snapshots;
   gopcast::TranscodeRequest req = gopcast::request_for_job(std::move(job), gopcast::Catalog::standard(), sets);
+  // The job's still images are written (staged) first: they are quick, a bad one fails
+  // the job before any encoding, and they are published only once the outputs are.
+  std::vector<gopcast::ops::StagedStills> stills;
+  for (const auto& s : snapshots) stills.push_back(gopcast::ops::stage_stills(input, s, &g_cancel));
   std::unique_ptr<gopcast::cli::ProgressLine> line;
   if (!common.quiet && !common.json) line = std::make_unique<gopcast::cli::ProgressLine>(label);
   gopcast::engine::RunControl control;
@@ -77,8 +85,19 @@ void run_job(gopcast::Job job, const std::vector<std::string>& sets, const Paral
   gopcast::TranscodeResult r = gopcast::has_segmented_outputs(req) ? gopcast::transcode_parallel(req, options, control)
                                                                     : gopcast::transcode(req, control);
   line.reset();
-  if (common.json) std::cout << gopcast::to_json(r).dump(2) << "\n";
-  else std::cout << gopcast::cli::result_summary(r);
+  std::vector<gopcast::ops::StillsResult> written;
+  for (auto& s : stills) written.push_back(s.commit());
+  if (common.json) {
+    nlohmann::json j = gopcast::to_json(r);
+    if (!written.empty()) {
+      j["snapshots"] = nlohmann::json::array();
+      for (const auto& w : written) j["snapshots"].push_back(gopcast::ops::to_json(w));
+    }
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << gopcast::cli::result_summary(r);
+    for (const auto& w : written) std::cout << gopcast::ops::summary(w);
+  }
 }
 
 }  // namespace
@@ -156,6 +175,7 @@ int main(int argc, char** argv) {
 
   // submit, jobs, pipelines
   cli::JobsCli jobs_cli(app, common.json, g_cancel);
+  cli::StillsCli stills_cli(app, common.json, g_cancel);
 
   try {
     app.parse(argc, argv);
@@ -174,6 +194,7 @@ int main(int argc, char** argv) {
 
   try {
     if (auto status = jobs_cli.dispatch()) return *status;
+    if (auto status = stills_cli.dispatch()) return *status;
     if (*probe_cmd) {
       MediaInfo info = probe(probe_path);
       if (common.json) std::cout << to_json(info).dump(2) << "\n";
