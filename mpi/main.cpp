@@ -22,6 +22,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "engine/parallel.hpp"
+#include "ops/stills.hpp"
 #include "spec/catalog.hpp"
 #include "spec/job.hpp"
 
@@ -110,8 +111,9 @@ struct Options {
   int verbose = 0;
 };
 
-TranscodeRequest request_of(const Options& o, ParallelOptions& p) {
+TranscodeRequest request_of(const Options& o, ParallelOptions& p, std::vector<SnapshotSpec>* snapshots = nullptr) {
   Job job = load_job(o.job);
+  if (snapshots) *snapshots = job.snapshots;
   p.segment_seconds = o.segment_seconds.value_or(job.parallel.segment_seconds.value_or(kDefaultSegmentSeconds));
   p.manifest = o.manifest.empty() ? job.parallel.manifest : std::filesystem::path(o.manifest);
   return request_for_job(std::move(job), Catalog::standard(), o.sets);
@@ -280,14 +282,19 @@ int run(int argc, char** argv) {
   ParallelOptions popts;
   std::optional<eng::Coordinator> coord;
   std::optional<TranscodeRequest> request;
+  std::vector<ops::StagedStills> stills;  // the job's [[snapshots]], rank 0's own work
   std::string verdict;
   int status = 0;
   if (comm.rank() == 0) {
     try {
-      request = request_of(o, popts);
+      std::vector<SnapshotSpec> snapshots;
+      request = request_of(o, popts, &snapshots);
       if (!has_segmented_outputs(*request)) verdict = "single";
       // The dispatch loop watches the signal flag itself (to name a dead rank first).
       else coord.emplace(*request, popts, eng::RunControl{}, "mpi", comm.size());
+      // Still images before the encode (seconds, and a bad one fails the job before any
+      // rank starts); published with the outputs.
+      for (const auto& s : snapshots) stills.push_back(ops::stage_stills(request->input, s, &g_cancel));
     } catch (const Error& e) {
       if (o.json) std::cout << nlohmann::json{{"error", {{"code", e.code_name()}, {"message", e.what()}, {"exit_status", e.exit_status()}}}}.dump(2) << "\n";
       std::fprintf(stderr, "gopcast-mpi: error: %s: %s\n", std::string(e.code_name()).c_str(), e.what());
@@ -305,10 +312,18 @@ int run(int argc, char** argv) {
   if (status != 0) return status;
   try {
     TranscodeResult r = verdict == "single" ? transcode(*request, eng::RunControl{&g_cancel, nullptr, 0}) : coordinate(comm, *coord);
+    std::vector<ops::StillsResult> written;
+    for (auto& s : stills) written.push_back(s.commit());
     if (o.json) {
-      std::cout << to_json(r).dump(2) << "\n";
+      nlohmann::json j = to_json(r);
+      if (!written.empty()) {
+        j["snapshots"] = nlohmann::json::array();
+        for (const auto& w : written) j["snapshots"].push_back(ops::to_json(w));
+      }
+      std::cout << j.dump(2) << "\n";
     } else {
       for (const auto& out : r.outputs) std::cout << "output: " << out.path.string() << "\n";
+      for (const auto& w : written) std::cout << ops::summary(w);
       if (r.parallel)
         std::cout << fmt::format("segments: {} on {} ranks in {:.2f} s\nmanifest: {}\n", r.parallel->segments,
                                  r.parallel->workers, r.seconds, r.parallel->manifest.string());

@@ -66,6 +66,29 @@ Job load_job(const fs::path& path, bool input_optional) {
     r.finish();
     job.outputs.push_back(std::move(out));
   }
+  if (const toml::node* snaps = root.raw("snapshots")) {
+    const toml::array* list = snaps->as_array();
+    if (!list) fail<SpecError>(ErrorCode::InvalidKey, "{}: snapshots: expected [[snapshots]] tables", spec::where(*snaps, origin));
+    for (size_t i = 0; i < list->size(); ++i) {
+      const toml::table* t = (*list)[i].as_table();
+      const std::string key = fmt::format("snapshots[{}]", i);
+      if (!t) fail<SpecError>(ErrorCode::InvalidKey, "{}: {}: expected a table", spec::where((*list)[i], origin), key);
+      spec::TableReader r(t, key, origin);
+      SnapshotSpec snap = read_snapshot_spec(r, fmt::format("{}: {}", origin, key));
+      // Like outputs: relative to the job file, "{dir}/..." anchored at the input's folder.
+      auto place = [&](const std::string& p) {
+        if (p.empty() || p.starts_with("{dir}")) return p;
+        const bool folder = p.ends_with('/');
+        std::string out = resolve(p).string();
+        if (folder && !out.ends_with('/')) out += '/';
+        return out;
+      };
+      snap.path = place(snap.path);
+      snap.vtt = place(snap.vtt);
+      if (snap.video_stream.empty()) snap.video_stream = job.input.video_stream;
+      job.snapshots.push_back(std::move(snap));
+    }
+  }
   root.finish();
   return job;
 }
@@ -97,6 +120,18 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
     outputs.push_back(std::move(t));
   }
   root.insert("outputs", std::move(outputs));
+  if (!job.snapshots.empty()) {
+    toml::array snaps;
+    for (const auto& sn : job.snapshots) {
+      toml::table t = snapshot_to_table(sn);
+      if (literal_outputs) {
+        t.insert_or_assign("path", escape(sn.path));
+        if (!sn.vtt.empty()) t.insert_or_assign("vtt", escape(sn.vtt));
+      }
+      snaps.push_back(std::move(t));
+    }
+    root.insert("snapshots", std::move(snaps));
+  }
   return root;
 }
 

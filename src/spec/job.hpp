@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "spec/catalog.hpp"
+#include "spec/snapshots.hpp"
 
 namespace gopcast {
 
@@ -38,6 +39,9 @@ struct Job {
   JobInput input;
   std::vector<JobOutput> outputs;
   JobParallel parallel;
+  // [[snapshots]]: still images of the input written with the job (published only
+  // when the outputs are); paths already absolute, placeholders not yet expanded.
+  std::vector<SnapshotSpec> snapshots;
 };
 
 // Reads and validates a job file (syntax, keys, types; templates are resolved at run time).
