@@ -93,9 +93,10 @@ CoverScore score_frame(const RgbFrame& before, const RgbFrame& frame, const RgbF
   }
   s.change = change / n;
   s.residual = residual / n;
-  // Below 2 levels of change nothing is happening; a residual of a quarter of the
-  // change or more is motion or a cut, not a mix.
-  s.transition = s.change < 2 ? 0.0 : ramp(s.change, 2, 6) * (1.0 - ramp(s.residual / s.change, 0.1, 0.25));
+  // Below 2 levels of change nothing is happening. Measured on real footage: shots with
+  // motion have a residual of 0.35 to 0.7 of the change, cross-fades between moving
+  // shots 0.1 to 0.25 (the motion inside each shot), fades under 0.1; a cut 0.5.
+  s.transition = s.change < 2 ? 0.0 : ramp(s.change, 2, 6) * (1.0 - ramp(s.residual / s.change, 0.22, 0.32));
 
   s.total = s.exposure * (1 - s.transition) * (0.3 * s.sharpness + 0.25 * s.contrast + 0.25 * s.detail + 0.2 * s.colour);
   return s;
@@ -141,8 +142,10 @@ CoverPick pick_cover(const fs::path& path, const CoverOptions& options) {
   for (size_t i = 0; i < centres.size(); ++i) {
     CoverCandidate c;
     c.time = frames[3 * i + 1].seconds();
+    // Two centres can fall on one frame (a keyframe's neighbour and a plain time).
+    if (!pick.candidates.empty() && pick.candidates.back().time == c.time) continue;
     c.score = score_frame(frames[3 * i], frames[3 * i + 1], frames[3 * i + 2]);
-    if (pick.candidates.empty() || c.score.total > pick.candidates[best].score.total) best = i;
+    if (pick.candidates.empty() || c.score.total > pick.candidates[best].score.total) best = pick.candidates.size();
     pick.candidates.push_back(c);
   }
   pick.score = pick.candidates[best].score;
