@@ -1,6 +1,8 @@
 // Job files (spec/job.hpp).
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "../test_support.hpp"
 #include "spec/job.hpp"
 #include "spec/value.hpp"
@@ -184,4 +186,51 @@ TEST(Jobs, ShippedExampleJobsLoad) {
     }
   }
   EXPECT_GE(n, 3);
+}
+
+TEST(Jobs, SnapshotsAreReadRelativeToTheJobAndSurviveARoundTrip) {
+  TempDir d;
+  write_file(d / "job.toml", R"([input]
+path = "in.mp4"
+[[outputs]]
+path = "out/{name}.mp4"
+[[snapshots]]
+path = "out/{name}-%03d.jpg"
+every = 10
+width = 320
+mode = "keyframe"
+[[snapshots]]
+kind = "sprite"
+path = "out/sheet.jpg"
+count = 20
+columns = 5
+padding = 2
+vtt = "out/sheet.vtt"
+[[snapshots]]
+kind = "cover"
+path = "{dir}/cover.png"
+)");
+  Job job = load_job(d / "job.toml");
+  ASSERT_EQ(job.snapshots.size(), 3u);
+  EXPECT_EQ(job.snapshots[0].path, (d / "out" / "{name}-%03d.jpg").string());
+  EXPECT_EQ(job.snapshots[0].every, 10.0);
+  EXPECT_EQ(job.snapshots[0].mode, SnapshotMode::Keyframe);
+  EXPECT_EQ(job.snapshots[1].kind, SnapshotKind::Sprite);
+  EXPECT_EQ(job.snapshots[1].columns, 5);
+  EXPECT_EQ(job.snapshots[1].vtt, (d / "out" / "sheet.vtt").string());
+  EXPECT_EQ(job.snapshots[2].path, "{dir}/cover.png");
+  write_file(d / "again.toml", [&] {
+    std::ostringstream s;
+    s << job_to_table(job);
+    return s.str();
+  }());
+  Job again = load_job(d / "again.toml");
+  ASSERT_EQ(again.snapshots.size(), 3u);
+  EXPECT_EQ(again.snapshots[1].padding, 2);
+  EXPECT_EQ(again.snapshots[0].path, job.snapshots[0].path);
+
+  write_file(d / "bad.toml", "[input]\npath = \"in.mp4\"\n[[outputs]]\npath = \"o.mp4\"\n[[snapshots]]\nkind = \"sprite\"\npath = \"s.jpg\"\ncount = 4\n");
+  expect_error([&] { load_job(d / "bad.toml"); }, ErrorCode::OutOfRange, {"bad.toml", "snapshots[0]", "columns"});
+  write_file(d / "typo.toml", "[input]\npath = \"in.mp4\"\n[[outputs]]\npath = \"o.mp4\"\n[[snapshots]]\npath = \"s.jpg\"\ntime = 1\ncolums = 4\n");
+  expect_error([&] { load_job(d / "typo.toml"); }, ErrorCode::InvalidKey, {"colums"});
 }
