@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, derived, ffprobe, media, outdir, psnr, run_gopcast  # noqa: F401
+from conftest import BIN, ffprobe, media, psnr, run_gopcast
 
 MPI_BIN = Path(os.environ.get("GOPCAST_MPI_BIN", BIN.parent.parent / "mpi" / "gopcast-mpi"))
 PNG_BOUND = 50.0

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
+#include <functional>
 
 #include "../test_support.hpp"
 #include "av/image.hpp"
