@@ -143,6 +143,12 @@ int main(int argc, char** argv) {
   tc->add_option("--video-stream", tc_vstream, "Video stream to use, e.g. 0:v:1 (default: the best)");
   tc->add_option("--audio-stream", tc_astream, "Audio stream to use, e.g. 0:a:1 (default: the best)");
   tc->add_option("--user-data", tc_user, "Free text carried into the result");
+  Clip tc_clip;
+  tc->add_option("--start", tc_clip.start, "Clip: start this many seconds into the input (frame-exact)")->check(CLI::Range(0.0, 1e7));
+  auto* tc_duration = tc->add_option("--duration", tc_clip.duration, "Clip: this many seconds from the start")->check(CLI::Range(1e-3, 1e7));
+  tc->add_option("--end-offset", tc_clip.end_offset, "Clip: end this many seconds before the input's end (cut a tail)")
+      ->check(CLI::Range(0.0, 1e7))
+      ->excludes(tc_duration);
   Parallel par;
   add_parallel(tc, par);
   add_common(tc, common);
@@ -219,7 +225,7 @@ int main(int argc, char** argv) {
       out.user_data = tc_user;
       out.origin = tc_template.empty() ? "transcode" : tc_template;
       Job job;
-      job.input = {tc_input, tc_vstream, tc_astream};
+      job.input = {tc_input, tc_vstream, tc_astream, tc_clip};
       job.outputs.push_back(out);
       run_job(std::move(job), tc_sets, par, "transcoding", common);
     } else if (*run_cmd) {

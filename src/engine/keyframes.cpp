@@ -14,6 +14,13 @@ class Intervals {
  public:
   explicit Intervals(double grid, AVRational tb) : grid_(grid), tb_(tb) {}
 
+  // A cut point that is no keyframe of the input (a clip's start): workers decode from
+  // the keyframe before it and drop what precedes.
+  void add_cut(int64_t ts) {
+    kf_pts_.push_back(ts);
+    keyframes_.push_back(plan::Keyframe{ts, 0, -1});
+  }
+
   void add(int64_t ts, bool keyframe, int64_t pos) {
     if (grid_ > 0) {
       auto& e = by_grid_[plan::grid_interval(static_cast<double>(ts) * av_q2d(tb_), grid_)];
@@ -53,7 +60,8 @@ class Intervals {
 
 }  // namespace
 
-plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video_stream, double grid_seconds) {
+plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video_stream, double grid_seconds,
+                                    const ClipWindow& clip) {
   av::Input input = av::Input::open(path);
   const AVStream* st = input.stream(video_stream);
   // Only the chosen stream's packets need reading.
@@ -62,8 +70,16 @@ plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video
 
   plan::KeyframeIndex index;
   index.time_base = Ratio{st->time_base.num, st->time_base.den};
-  const int64_t offset = av_rescale_q(input.start_time(), AV_TIME_BASE_Q, st->time_base);
+  const Span window = clip_span(clip);
+  const int64_t offset = av_rescale_q(input.start_time() + window.origin, AV_TIME_BASE_Q, st->time_base);
+  const int64_t end = clip.active ? av_rescale_q(window.end, AV_TIME_BASE_Q, st->time_base) : INT64_MAX;
   Intervals intervals(grid_seconds, st->time_base);
+  if (clip.active && grid_seconds <= 0) intervals.add_cut(0);
+  // Decoding order runs ahead of presentation by a few frames at most: reading stops
+  // well past the clip's end, and starts well before its start (any keyframe before it
+  // will do, the frames before the start are not counted).
+  const int64_t margin = av_rescale_q(30, AVRational{1, 1}, st->time_base);
+  if (clip.active && clip.start > 30) input.seek(video_stream, offset - margin);
   av::PacketPtr pkt = av::make_packet();
   while (input.read(pkt.get())) {
     int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
@@ -72,6 +88,14 @@ plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video
       continue;
     }
     ts -= offset;
+    if (clip.active) {
+      const int64_t decode_ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts - offset : ts;
+      if (decode_ts >= end + margin) break;
+      if (ts < 0 || ts >= end) {
+        av_packet_unref(pkt.get());
+        continue;
+      }
+    }
     intervals.add(ts, pkt->flags & AV_PKT_FLAG_KEY, pkt->pos);
     index.end_pts = std::max(index.end_pts, ts + std::max<int64_t>(pkt->duration, 0));
     ++index.total_frames;

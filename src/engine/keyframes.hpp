@@ -2,6 +2,7 @@
 // Builds the keyframe index of an input's video stream by demuxing only (no decoding).
 #include <filesystem>
 
+#include "engine/pipeline.hpp"
 #include "plan/segments.hpp"
 
 namespace gopcast::engine {
@@ -14,6 +15,11 @@ namespace gopcast::engine {
 // frame of every grid interval) the entries are those grid points instead: the first
 // frame of each interval that has frames, with the frames shown in it. Segments cut
 // there; a worker decodes from the input keyframe before and drops what precedes.
-plan::KeyframeIndex index_keyframes(const std::filesystem::path& input, int video_stream, double grid_seconds = 0);
+//
+// With an active `clip` the timeline starts at the clip's start and holds the frames
+// shown before its end: the start is the first entry (a cut point even inside a GOP),
+// and only the part of the file around the clip is read.
+plan::KeyframeIndex index_keyframes(const std::filesystem::path& input, int video_stream, double grid_seconds = 0,
+                                    const ClipWindow& clip = {});
 
 }  // namespace gopcast::engine

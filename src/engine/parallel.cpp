@@ -71,7 +71,8 @@ JobContext job_context(const TranscodeRequest& request, const StreamChoice& stre
   JobContext ctx;
   ctx.input = request.input;
   ctx.streams = streams;
-  ctx.duration = duration;
+  ctx.clip = resolve_clip(request.clip, duration, request.input);
+  ctx.duration = ctx.clip.active ? ctx.clip.seconds() : duration;
   for (auto& plan : plans) {
     const bool seg = segmentable(plan, ctx.streams);
     // Fixed per-segment threading, never derived from the machine or the rank count.
@@ -155,11 +156,13 @@ TaskResult run_task(const JobContext& ctx, const TaskSpec& task, const std::atom
     streams.audio = -1;
     const auto& g = task.segment;
     span = Span{g.start_pts, g.end_pts, true};
+    span.origin = clip_span(ctx.clip).origin;
     // A rate-control preroll for every segment but the first (which starts cold in a
     // single pass too).
     if (g.index > 0) span.preroll_frames = kPrerollFrames;
   } else {
     streams.video = -1;
+    span = clip_span(ctx.clip);
   }
   std::vector<TargetStats> stats = run_pipeline(ctx.input, streams, targets, control, span);
   TaskResult r;
@@ -212,16 +215,17 @@ Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions&
   for (size_t i = 0; i < context_.plans.size(); ++i)
     live = live || (context_.segmented[i] && context_.plans[i].hls.playlist == HlsPlaylistType::event);
   in_order_ = live;
-  index_ = index_keyframes(context_.input, context_.streams.video, grid);
+  index_ = index_keyframes(context_.input, context_.streams.video, grid, context_.clip);
   segments_ = plan::plan_segments(index_, {options_.segment_seconds, grid, live ? grid : 0.0});
   if (segments_.empty()) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: no video frames to encode", request_.input.string());
 
   std::error_code ec;
   const auto size = fs::file_size(request_.input, ec);
   const auto mtime = fs::last_write_time(request_.input, ec).time_since_epoch().count();
-  job_key_ = stable_hash(fmt::format("{}\n{}\n{}\n{}:{}\n{}\n{}\n{}\n{}", fs::absolute(request_.input).string(), size, mtime,
-                                     context_.streams.video, context_.streams.audio, templates_text(request_),
-                                     options_.segment_seconds, grid, GOPCAST_VERSION));
+  job_key_ = stable_hash(fmt::format("{}\n{}\n{}\n{}:{}\n{}\n{}\n{}\n{}\n{}:{}", fs::absolute(request_.input).string(), size,
+                                     mtime, context_.streams.video, context_.streams.audio, templates_text(request_),
+                                     options_.segment_seconds, grid, GOPCAST_VERSION, context_.clip.start,
+                                     context_.clip.active ? context_.clip.end : -1.0));
   // (A live output's plan differs, and so does its template text, hashed above.)
 
   rows_.resize(segments_.size());
@@ -312,7 +316,7 @@ TaskResult Coordinator::run_local(const TaskSpec& task) {
     }
   RunControl control;
   control.cancel = &stop_;
-  auto stats = run_pipeline(context_.input, prepared_.streams, targets, control);
+  auto stats = run_pipeline(context_.input, prepared_.streams, targets, control, clip_span(context_.clip));
   std::lock_guard lock(mutex_);
   whole_stats_.assign(prepared_.targets.size(), TargetStats{});
   for (size_t k = 0; k < which.size(); ++k) whole_stats_[which[k]] = stats[k];

@@ -82,7 +82,8 @@ struct JobContext {
   std::vector<OutputPlan> plans;  // per output; segmented ones with fixed encoder threading
   std::vector<bool> segmented;    // per output
   std::filesystem::path work_dir; // segment files: beside the first output, hidden
-  double duration = 0;
+  ClipWindow clip;                // the part of the input the outputs hold
+  double duration = 0;            // of that part
 };
 JobContext job_context(const TranscodeRequest& request);
 // The same from what the coordinator already probed and planned.

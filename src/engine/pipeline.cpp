@@ -353,11 +353,12 @@ struct Chain {
 // off until that keyframe is at or before `start`. Packets before it are dropped.
 // Returns false when the stream has no keyframe from there on. `input` must be freshly
 // opened (a span from the top needs no seek at all).
-bool seek_to_keyframe(av::Input& input, int video, int64_t start, int64_t offset, AVPacket* packet) {
+bool seek_to_keyframe(av::Input& input, int video, int64_t start, int64_t offset, int64_t origin, AVPacket* packet) {
   const AVRational tb = input.stream(video)->time_base;
   for (int64_t backoff_s = 0;; backoff_s = backoff_s ? backoff_s * 2 : 1) {
     const int64_t back = av_rescale_q(backoff_s, AVRational{1, 1}, tb);
-    const bool from_top = backoff_s > 3600 || start - back <= 0;
+    // `origin` (the clip's start, stream time base) puts the container's start below zero.
+    const bool from_top = backoff_s > 3600 || start - back + origin <= 0;
     if (!from_top) input.seek(video, start - back + offset);
     else if (backoff_s > 0) input.rewind();
     while (input.read(packet)) {
@@ -381,9 +382,18 @@ bool needs_analysis(const Target& t) {
 }
 
 std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& streams, const std::vector<Target>& targets,
-                                  Pass pass, const RunControl& control, const Span& span,
+                                  Pass pass, const RunControl& control, const Span& given,
                                   std::vector<av::FramePtr>& palettes) {
   av::Input input = av::Input::open(path);
+  // The span in the video stream's time base from here on (or its own without video).
+  Span span = given;
+  if (span.time_base.num == 0) span.time_base = streams.video >= 0 ? input.stream(streams.video)->time_base : AV_TIME_BASE_Q;
+  if (streams.video >= 0 && av_cmp_q(span.time_base, input.stream(streams.video)->time_base) != 0) {
+    const AVRational vtb = input.stream(streams.video)->time_base;
+    if (span.start != INT64_MIN) span.start = av_rescale_q(span.start, span.time_base, vtb);
+    if (span.end != INT64_MAX) span.end = av_rescale_q(span.end, span.time_base, vtb);
+    span.time_base = vtb;
+  }
   const std::string name = path.string();
   const bool analysis = pass == Pass::analysis;
 
@@ -435,26 +445,30 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     chains.push_back(std::move(ch));
   }
 
-  // Outputs start at zero: shift every timestamp by the container's start time.
-  const int64_t start = input.start_time();
+  // Outputs start at zero: shift every timestamp by the container's start time and the
+  // clip's start.
+  const int64_t start = input.start_time() + span.origin;
   auto offset_for = [&](int index) { return index < 0 ? 0 : av_rescale_q(start, AV_TIME_BASE_Q, input.stream(index)->time_base); };
   const int64_t voffset = offset_for(streams.video), aoffset = offset_for(streams.audio);
   const double total = input.duration_seconds();
 
   // The span in each stream's own time base.
-  const AVRational vtb = streams.video >= 0 ? input.stream(streams.video)->time_base : AVRational{1, 1};
+  const AVRational vtb = span.time_base;
   auto span_in = [&](int index) {
     if (index < 0 || index == streams.video) return span;
     const AVRational tb = input.stream(index)->time_base;
-    return Span{span.start == INT64_MIN ? INT64_MIN : av_rescale_q(span.start, vtb, tb),
-                span.end == INT64_MAX ? INT64_MAX : av_rescale_q(span.end, vtb, tb)};
+    Span s = span;
+    s.start = span.start == INT64_MIN ? INT64_MIN : av_rescale_q(span.start, vtb, tb);
+    s.end = span.end == INT64_MAX ? INT64_MAX : av_rescale_q(span.end, vtb, tb);
+    return s;
   };
   const Span aspan = span_in(streams.audio);
   av::PacketPtr packet = av::make_packet();
   // After a seek the first packet in hand is the keyframe decoding starts from.
   bool pending = false;
   if (span.start != INT64_MIN && streams.video >= 0)
-    pending = seek_to_keyframe(input, streams.video, span.start, voffset, packet.get());
+    pending = seek_to_keyframe(input, streams.video, span.start, voffset,
+                               av_rescale_q(span.origin, AV_TIME_BASE_Q, vtb), packet.get());
   av::PacketPtr copy = av::make_packet();
   av::FramePtr frame = av::make_frame();
   Progress progress{0, total, 0};
@@ -605,6 +619,32 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
 }
 
 }  // namespace
+
+ClipWindow resolve_clip(const Clip& clip, double input_seconds, const fs::path& input) {
+  ClipWindow w;
+  if (!clip.active()) return w;
+  w.active = true;
+  w.start = clip.start;
+  if (clip.start >= input_seconds)
+    fail<MediaError>(ErrorCode::OutOfRange, "{}: input.start: the clip starts at {:.3f} s, at or past the input's end ({:.3f} s)",
+                     input.string(), clip.start, input_seconds);
+  w.end = clip.duration ? std::min(input_seconds, clip.start + *clip.duration)
+                        : input_seconds - clip.end_offset.value_or(0);
+  if (w.end <= w.start)
+    fail<MediaError>(ErrorCode::OutOfRange, "{}: input.end_offset: cutting {:.3f} s from the end of {:.3f} s leaves nothing after the start ({:.3f} s)",
+                     input.string(), clip.end_offset.value_or(0), input_seconds, clip.start);
+  return w;
+}
+
+Span clip_span(const ClipWindow& clip) {
+  if (!clip.active) return Span{};
+  Span s;
+  s.start = 0;
+  s.end = std::llround(clip.seconds() * 1e6);
+  s.origin = std::llround(clip.start * 1e6);
+  s.time_base = AV_TIME_BASE_Q;
+  return s;
+}
 
 void open_muxer(av::Output& output, const OutputPlan& plan, const fs::path& file) {
   av::Dictionary opts;

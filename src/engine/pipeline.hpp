@@ -9,6 +9,7 @@
 
 #include "av/output.hpp"
 #include "engine/resolve.hpp"
+#include "spec/job.hpp"
 
 namespace gopcast::engine {
 
@@ -43,9 +44,11 @@ struct TargetStats {
   int corrupt_packets = 0;    // input packets the decoders could not decode (skipped)
 };
 
-// A span of the input, in the chosen video stream's time base with the container's
-// start at zero (the domain of plan::KeyframeIndex): the frames shown at or after
-// `start` and before `end`. A segment is such a span from keyframe A to keyframe B.
+// A span of the input, in the chosen video stream's time base (or `time_base`) with
+// the timeline's origin at zero (the domain of
+// plan::KeyframeIndex): the frames shown at or after `start` and before `end`. A
+// segment is such a span from keyframe A to keyframe B. The origin is the container's
+// start plus `origin` microseconds (a clip's start): outputs start there.
 struct Span {
   int64_t start = INT64_MIN;
   int64_t end = INT64_MAX;
@@ -55,9 +58,25 @@ struct Span {
   // > 0: the span's first frames (this many) are first encoded as a preroll, then
   // for real (see VideoChain::set_head); they are decoded once.
   int64_t preroll_frames = 0;
+  int64_t origin = 0;            // microseconds after the container's start
+  AVRational time_base{0, 1};    // of start and end; {0, 1}: the video stream's
   bool contains(int64_t pts) const { return pts >= start && pts < end; }
   bool bounded() const { return start != INT64_MIN || end != INT64_MAX; }
 };
+
+// A clip resolved against its input: seconds from the container's start.
+struct ClipWindow {
+  bool active = false;
+  double start = 0;
+  double end = 0;  // exclusive
+  double seconds() const { return end - start; }
+};
+// Checks a clip against the input's duration (a start at or past the end, a window
+// with no time left: OutOfRange naming the input and the key).
+ClipWindow resolve_clip(const Clip& clip, double input_seconds, const std::filesystem::path& input);
+// The clip as a span of its own timeline ([0, length) in microseconds, with the clip's
+// origin); an unbounded span when the clip is not active.
+Span clip_span(const ClipWindow& clip);
 
 struct StreamChoice {
   int video = -1;  // input stream indices, -1 = none

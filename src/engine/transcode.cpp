@@ -29,6 +29,7 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
     p.streams.video = input.select(AVMEDIA_TYPE_VIDEO, request.video_stream, "video_stream");
     p.streams.audio = input.select(AVMEDIA_TYPE_AUDIO, request.audio_stream, "audio_stream");
   }
+  p.clip = engine::resolve_clip(request.clip, p.source.duration, request.input);
   const StreamInfo* vsrc = p.streams.video >= 0 ? &p.source.streams[static_cast<size_t>(p.streams.video)] : nullptr;
   const StreamInfo* asrc = p.streams.audio >= 0 ? &p.source.streams[static_cast<size_t>(p.streams.audio)] : nullptr;
   for (const auto& out : request.outputs) {
@@ -36,6 +37,9 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
       if (s->final_path() == out.path) fail(ErrorCode::OutputNotWritable, "{}: named by two outputs", out.path.string());
     engine::Target target;
     target.plan = engine::plan_output(out.tmpl, vsrc, asrc, request.input.string());
+    if (p.clip.active && target.plan.video.present && target.plan.video.copy)
+      fail<SpecError>(ErrorCode::Incompatible, "{}: input.start/duration/end_offset: a clip is cut frame-exactly, which needs "
+                      "re-encoded video (the template {} copies it)", out.path.string(), out.tmpl.name);
     if (!out.tmpl.hls.key_dir.empty() && out.tmpl.hls.encryption == HlsEncryption::aes128) {
       // Found out now, not after the encode: the key folder must exist and be writable.
       const fs::path dir = engine::hls_key_dir(out.tmpl.hls, out.path);
@@ -191,12 +195,12 @@ std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, Prepa
 TranscodeResult transcode(const TranscodeRequest& request, const engine::RunControl& control) {
   const auto started = std::chrono::steady_clock::now();
   PreparedTranscode prepared = prepare_transcode(request);
-  auto stats = engine::run_pipeline(request.input, prepared.streams, prepared.targets, control);
+  auto stats = engine::run_pipeline(request.input, prepared.streams, prepared.targets, control, engine::clip_span(prepared.clip));
   std::vector<int64_t> frames;
   for (const auto& s : stats) frames.push_back(s.video_frames);
   TranscodeResult result;
   result.input = request.input;
-  result.media_seconds = prepared.source.duration;
+  result.media_seconds = prepared.clip.active ? prepared.clip.seconds() : prepared.source.duration;
   result.outputs = publish_outputs(request, prepared, frames);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
@@ -276,6 +280,7 @@ TranscodeRequest request_for_job(Job job, const Catalog& catalog, const std::vec
   req.input = job.input.path;
   req.video_stream = job.input.video_stream;
   req.audio_stream = job.input.audio_stream;
+  req.clip = job.input.clip;
   std::optional<int> height;  // probed once, only for ladders
   for (size_t i = 0; i < job.outputs.size(); ++i) {
     auto& o = job.outputs[i];

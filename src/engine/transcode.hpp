@@ -37,6 +37,7 @@ struct TranscodeRequest {
   std::string audio_stream;
   std::vector<TranscodeOutput> outputs;
   std::vector<LadderOutput> ladders;
+  Clip clip;  // the part of the input every output holds
 };
 
 struct OutputResult {
@@ -77,6 +78,7 @@ TranscodeResult transcode(const TranscodeRequest& request, const engine::RunCont
 // media info, the chosen streams, one staged output and pipeline target per output.
 struct PreparedTranscode {
   MediaInfo source;
+  engine::ClipWindow clip;  // the request's clip checked against the source
   engine::StreamChoice streams;
   std::vector<std::unique_ptr<StagedOutput>> staged;
   std::vector<engine::Target> targets;

@@ -24,6 +24,11 @@ Job load_job(const fs::path& path, bool input_optional) {
   if (in_path) job.input.path = resolve(*in_path);
   if (auto v = input.string("video_stream")) job.input.video_stream = *v;
   if (auto v = input.string("audio_stream")) job.input.audio_stream = *v;
+  if (auto v = input.number("start", 0, 1e7)) job.input.clip.start = *v;
+  job.input.clip.duration = input.number("duration", 1e-3, 1e7);
+  job.input.clip.end_offset = input.number("end_offset", 0, 1e7);
+  if (job.input.clip.duration && job.input.clip.end_offset)
+    input.fail_at("end_offset", ErrorCode::Incompatible, "give duration or end_offset, not both");
   input.finish();
 
   auto parallel = root.table("parallel");
@@ -105,6 +110,9 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
   toml::table input{{"path", job.input.path.string()}};
   if (!job.input.video_stream.empty()) input.insert("video_stream", job.input.video_stream);
   if (!job.input.audio_stream.empty()) input.insert("audio_stream", job.input.audio_stream);
+  if (job.input.clip.start > 0) input.insert("start", job.input.clip.start);
+  if (job.input.clip.duration) input.insert("duration", *job.input.clip.duration);
+  if (job.input.clip.end_offset) input.insert("end_offset", *job.input.clip.end_offset);
   toml::table root{{"input", std::move(input)}};
   toml::table parallel;
   if (job.parallel.segment_seconds) parallel.insert("segment_seconds", *job.parallel.segment_seconds);

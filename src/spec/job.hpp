@@ -13,10 +13,21 @@
 
 namespace gopcast {
 
+// A clip of the input: the job's timeline is the input from `start` for `duration`
+// seconds, or up to `end_offset` seconds before its end (a head and a tail cut); every
+// output starts at the clip's first frame. Times count from the container's start.
+struct Clip {
+  double start = 0;
+  std::optional<double> duration;
+  std::optional<double> end_offset;
+  bool active() const { return start > 0 || duration || end_offset; }
+};
+
 struct JobInput {
   std::filesystem::path path;
   std::string video_stream;  // selector ("0:v:0"), "" = best
   std::string audio_stream;  // selector ("0:a:1"), "" = best
+  Clip clip;                 // start, duration, end_offset in [input]
 };
 
 struct JobOutput {

@@ -66,3 +66,72 @@ void expect_segments_frame_exact(const std::string& name, double segment_seconds
 TEST(PipelineSpan, IrregularKeyframesWithBFrames) { expect_segments_frame_exact("bbb-480p-30s.mp4", 4, 4); }
 
 TEST(PipelineSpan, VariableFrameRateFlvWithMillisecondTimeBase) { expect_segments_frame_exact("me-grampa-vp6.flv", 2, 3); }
+
+namespace {
+
+TEST(ClipWindow, ResolvesStartDurationAndEndOffsetAgainstTheInput) {
+  Clip none;
+  EXPECT_FALSE(engine::resolve_clip(none, 30, "in.mp4").active);
+  EXPECT_FALSE(engine::clip_span(engine::resolve_clip(none, 30, "in.mp4")).bounded());
+  Clip c;
+  c.start = 5.3;
+  c.duration = 8;
+  auto w = engine::resolve_clip(c, 30, "in.mp4");
+  EXPECT_TRUE(w.active);
+  EXPECT_DOUBLE_EQ(w.start, 5.3);
+  EXPECT_DOUBLE_EQ(w.end, 13.3);
+  const engine::Span s = engine::clip_span(w);
+  EXPECT_EQ(s.start, 0);
+  EXPECT_EQ(s.end, 8000000);
+  EXPECT_EQ(s.origin, 5300000);
+  EXPECT_EQ(s.time_base.den, 1000000);
+  c.duration = 100;  // past the end: the input's end
+  EXPECT_DOUBLE_EQ(engine::resolve_clip(c, 30, "in.mp4").end, 30);
+  Clip tail;
+  tail.end_offset = 5;
+  w = engine::resolve_clip(tail, 30, "in.mp4");
+  EXPECT_TRUE(w.active);
+  EXPECT_DOUBLE_EQ(w.start, 0);
+  EXPECT_DOUBLE_EQ(w.end, 25);
+}
+
+TEST(ClipWindow, AStartPastTheEndOrNothingLeftIsOutOfRange) {
+  Clip late;
+  late.start = 30;
+  EXPECT_THROW(
+      {
+        try {
+          engine::resolve_clip(late, 30, "in.mp4");
+        } catch (const Error& e) {
+          EXPECT_EQ(e.code(), ErrorCode::OutOfRange);
+          EXPECT_NE(std::string(e.what()).find("input.start"), std::string::npos);
+          throw;
+        }
+      },
+      Error);
+  Clip empty;
+  empty.start = 10;
+  empty.end_offset = 20;
+  EXPECT_THROW(engine::resolve_clip(empty, 30, "in.mp4"), Error);
+}
+
+// The index of a clip starts at the clip (a cut point inside the first GOP) and holds
+// exactly the frames shown in it: 5.3 s to 13.3 s of the 24 fps input is 192 frames.
+TEST(ClipWindow, KeyframeIndexOfAClip) {
+  Clip c;
+  c.start = 5.3;
+  c.duration = 8;
+  const auto w = engine::resolve_clip(c, 30, "bbb");
+  const auto index = engine::index_keyframes(kMedia / "bbb-480p-30s.mp4", 0, 0, w);
+  EXPECT_EQ(index.total_frames, 192);
+  ASSERT_GE(index.keyframes.size(), 3u);
+  EXPECT_EQ(index.keyframes[0].pts, 0);
+  // The input's keyframes at 10.4 s and 11.9 s, on the clip's timeline (1/12288 s).
+  EXPECT_NEAR(index.seconds(index.keyframes[1].pts), 10.4 - 5.3, 0.05);
+  EXPECT_NEAR(index.seconds(index.keyframes[2].pts), 11.9 - 5.3, 0.05);
+  int64_t frames = 0;
+  for (const auto& k : index.keyframes) frames += k.frames;
+  EXPECT_EQ(frames, 192);
+}
+
+}  // namespace
