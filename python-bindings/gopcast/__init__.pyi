@@ -80,6 +80,7 @@ class VideoSettings:
     gop: int | str | None
     pix_fmt: str
     threads: int
+    rotate: int
     def to_dict(self) -> dict[str, Any]: ...
 
 class AudioSettings:

@@ -40,6 +40,7 @@ const KeySpec kVideoKeys[] = {
     {"gop", "longest keyframe interval: frames (int) or seconds (\"2s\")"},
     {"pix_fmt", "pixel format; \"\" = the source's"},
     {"threads", "encoder threads, 0 = automatic"},
+    {"rotate", "0 | 90 | 180 | 270 degrees clockwise, after the source is made upright"},
 };
 const KeySpec kAudioKeys[] = {
     {"codec", "aac | mp3 | vorbis | flac | copy"},

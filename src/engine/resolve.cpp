@@ -220,10 +220,11 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src) {
   v.encoder = encoder_for(t.video.codec);
   const AVCodec* enc = find_encoder(v.encoder.c_str());
   std::vector<std::string> chain;
-  // Phone videos stored sideways come out upright.
-  if (src.rotation == 90) chain.push_back("transpose=clock");
-  else if (src.rotation == 180) chain.push_back("hflip,vflip");
-  else if (src.rotation == 270) chain.push_back("transpose=cclock");
+  // Phone videos stored sideways come out upright, then turn as the template asks.
+  const int rotation = (src.rotation + t.video.rotate) % 360;
+  if (rotation == 90) chain.push_back("transpose=clock");
+  else if (rotation == 180) chain.push_back("hflip,vflip");
+  else if (rotation == 270) chain.push_back("transpose=cclock");
 
   std::string final_fmt;
   int align_w = 1, align_h = 1;
@@ -235,7 +236,7 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src) {
     align_w = 1 << d->log2_chroma_w;
     align_h = 1 << d->log2_chroma_h;
   }
-  SizeRequest req{src.width, src.height, src.sample_aspect_ratio.value_or(Ratio{1, 1}), src.rotation,
+  SizeRequest req{src.width, src.height, src.sample_aspect_ratio.value_or(Ratio{1, 1}), rotation,
                   t.video.width, t.video.height, t.trans.aspect, t.trans.no_upscale, align_w, align_h};
   SizePlan size = plan_size(req);
   // x264/x265 need even sizes for 4:2:0 even when frames pass unscaled.

@@ -150,6 +150,10 @@ Template template_from_table(const toml::table& table, std::string name, const s
   }
   if (auto v = video.string("pix_fmt")) t.video.pix_fmt = *v;
   if (auto v = video.integer("threads", 0, 64)) t.video.threads = static_cast<int>(*v);
+  if (auto v = video.integer("rotate", 0, 270)) {
+    if (*v % 90 != 0) video.fail_at("rotate", ErrorCode::OutOfRange, "expected 0, 90, 180 or 270 (degrees clockwise)");
+    t.video.rotate = static_cast<int>(*v);
+  }
   video.finish();
 
   auto audio = root.table("audio");
@@ -256,6 +260,7 @@ toml::table Template::to_table() const {
   if (video.gop_seconds) video_t.insert("gop", fmt::format("{}s", *video.gop_seconds));
   video_t.insert("pix_fmt", video.pix_fmt);
   video_t.insert("threads", video.threads);
+  video_t.insert("rotate", video.rotate);
 
   toml::table audio_t;
   audio_t.insert("codec", std::string(name_of(audio.codec)));

@@ -46,6 +46,7 @@ struct VideoSpec {
   std::optional<double> gop_seconds;  // or seconds ("2s")
   std::string pix_fmt;            // "" = the source's
   int threads = 0;                // encoder threads, 0 = automatic
+  int rotate = 0;                 // clockwise 0, 90, 180, 270, after the source is made upright
 };
 
 struct AudioSpec {
