@@ -89,6 +89,8 @@ class AudioSettings:
     bitrate: int | None
     sample_rate: int | None
     channels: int | None
+    loudness: float | None
+    true_peak: float
     def to_dict(self) -> dict[str, Any]: ...
 
 class TransSettings:

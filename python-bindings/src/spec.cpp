@@ -48,6 +48,8 @@ const KeySpec kAudioKeys[] = {
     {"bitrate", "kbit/s, 8..1024 (None: 96 mono, 128 stereo)"},
     {"sample_rate", "Hz (None: the source's, or the nearest the encoder supports)"},
     {"channels", "1 or 2 (None: the source's, at most 2)"},
+    {"loudness", "EBU R128 integrated loudness to normalise to, LUFS -70..-5 (None: as it is)"},
+    {"true_peak", "dBTP ceiling of the loudness gain, -9..0"},
 };
 const KeySpec kTransKeys[] = {
     {"mode", "onepass | twopass | cbr (twopass and cbr need video.bitrate)"},

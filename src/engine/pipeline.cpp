@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -296,18 +297,67 @@ class VideoChain : public EncodeChain {
 };
 
 // Audio: resample/format -> aac/mp3/vorbis/flac.
+av::AudioSourceParams audio_source_params(const av::Decoder& dec, const AVStream* in) {
+  const AVCodecContext* d = dec.ctx();
+  av::AudioSourceParams src;
+  src.sample_rate = d->sample_rate;
+  src.format = d->sample_fmt;
+  av_channel_layout_copy(&src.layout, &d->ch_layout);
+  av::normalise_layout(src.layout);
+  src.time_base = in->time_base;
+  return src;
+}
+
+// EBU R128 measurement of an output's audio as it will be encoded (after its resampling
+// and channel mix), over the whole span: libavfilter's ebur128 with true peaks, read
+// from the metadata of the last frame it passes.
+class LoudnessMeter {
+ public:
+  LoudnessMeter(const AudioPlan& plan, const av::Decoder& dec, const AVStream* in) {
+    av::AudioSourceParams src = audio_source_params(dec, in);
+    graph_.emplace(av::FilterGraph::audio(src, plan.filters + ",ebur128=metadata=1:peak=true"));
+    av_channel_layout_uninit(&src.layout);
+  }
+  void push(AVFrame* frame) {
+    graph_->push(frame);
+    drain();
+  }
+  Loudness finish() {
+    graph_->push(nullptr);
+    drain();
+    return last_;
+  }
+
+ private:
+  void drain() {
+    while (graph_->pull(frame_.get())) {
+      auto number = [&](const char* key) -> std::optional<double> {
+        const AVDictionaryEntry* e = av_dict_get(frame_->metadata, key, nullptr, 0);
+        return e ? std::optional(std::strtod(e->value, nullptr)) : std::nullopt;
+      };
+      if (auto v = number("lavfi.r128.I")) last_.integrated = *v;
+      if (auto v = number("lavfi.r128.LRA")) last_.range = *v;
+      // True peaks per channel, linear; the loudest in dBTP.
+      for (int ch = 0; ch < frame_->ch_layout.nb_channels; ++ch)
+        if (auto v = number(fmt::format("lavfi.r128.true_peaks_ch{}", ch).c_str()); v && *v > 0)
+          last_.true_peak = std::max(last_.true_peak, 20 * std::log10(*v));
+      av_frame_unref(frame_.get());
+    }
+  }
+  std::optional<av::FilterGraph> graph_;
+  av::FramePtr frame_ = av::make_frame();
+  Loudness last_;
+};
+
 class AudioChain : public EncodeChain {
  public:
-  AudioChain(const AudioPlan& plan, const av::Decoder& dec, const AVStream* in, av::Sink* out)
+  // `gain_db`: the loudness gain an analysis pass measured (none: the audio as it is).
+  AudioChain(const AudioPlan& plan, const av::Decoder& dec, const AVStream* in, av::Sink* out, std::optional<double> gain_db)
       : EncodeChain(plan.encoder.c_str(), out) {
-    const AVCodecContext* d = dec.ctx();
-    av::AudioSourceParams src;
-    src.sample_rate = d->sample_rate;
-    src.format = d->sample_fmt;
-    av_channel_layout_copy(&src.layout, &d->ch_layout);
-    av::normalise_layout(src.layout);
-    src.time_base = in->time_base;
-    graph_.emplace(av::FilterGraph::audio(src, plan.filters));
+    av::AudioSourceParams src = audio_source_params(dec, in);
+    // The gain first: the plan's chain ends in the encoder's sample format.
+    const std::string chain = gain_db ? fmt::format("volume={:.6f}dB:precision=double,{}", *gain_db, plan.filters) : plan.filters;
+    graph_.emplace(av::FilterGraph::audio(src, chain));
     av_channel_layout_uninit(&src.layout);
 
     AVCodecContext* c = encoder_.ctx();
@@ -342,6 +392,7 @@ struct Chain {
   std::unique_ptr<VideoChain> video;
   std::unique_ptr<AudioChain> audio;
   std::unique_ptr<PaletteChain> palette;
+  std::unique_ptr<LoudnessMeter> meter;  // analysis pass: loudness normalisation
   int video_copy_stream = -1;
   int audio_copy_stream = -1;
 };
@@ -376,14 +427,22 @@ bool seek_to_keyframe(av::Input& input, int video, int64_t start, int64_t offset
   }
 }
 
-bool needs_analysis(const Target& t) {
+bool video_analysis(const Target& t) {
   const VideoPlan& v = t.plan.video;
   return v.present && !v.copy && (v.mode == RateMode::twopass || v.palette);
 }
+bool audio_analysis(const Target& t) { return t.plan.audio.present && !t.plan.audio.copy && t.plan.audio.loudness; }
+bool needs_analysis(const Target& t) { return video_analysis(t) || audio_analysis(t); }
+
+// What an analysis pass finds for the final one, per target.
+struct Analysis {
+  std::vector<av::FramePtr> palettes;          // GIF
+  std::vector<std::optional<double>> gains_db;  // loudness normalisation
+};
 
 std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& streams, const std::vector<Target>& targets,
                                   Pass pass, const RunControl& control, const Span& given,
-                                  std::vector<av::FramePtr>& palettes) {
+                                  Analysis& found) {
   av::Input input = av::Input::open(path);
   // The span in the video stream's time base from here on (or its own without video).
   Span span = given;
@@ -399,8 +458,8 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
 
   bool need_video_decode = false, need_audio_decode = false;
   for (const auto& t : targets) {
-    need_video_decode |= t.plan.video.present && !t.plan.video.copy && streams.video >= 0;
-    need_audio_decode |= !analysis && t.plan.audio.present && !t.plan.audio.copy && streams.audio >= 0;
+    need_video_decode |= (!analysis || video_analysis(t)) && t.plan.video.present && !t.plan.video.copy && streams.video >= 0;
+    need_audio_decode |= (!analysis || audio_analysis(t)) && t.plan.audio.present && !t.plan.audio.copy && streams.audio >= 0;
   }
   std::optional<av::Decoder> vdec, adec;
   if (need_video_decode) vdec.emplace(input.stream(streams.video), name, control.decoder_threads);
@@ -422,14 +481,14 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       continue;
     }
     const size_t index = static_cast<size_t>(&t - targets.data());
-    if (t.plan.video.present && streams.video >= 0) {
+    if (t.plan.video.present && streams.video >= 0 && (!analysis || video_analysis(t))) {
       if (t.plan.video.copy) {
         if (!analysis) ch.video_copy_stream = ch.sink->add_copy_stream(input.stream(streams.video));
       } else if (analysis && t.plan.video.palette) {
         ch.palette = std::make_unique<PaletteChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx());
       } else {
         ch.video = std::make_unique<VideoChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx(),
-                                                ch.sink, own_pass, t.scratch_dir, palettes[index].get());
+                                                ch.sink, own_pass, t.scratch_dir, found.palettes[index].get());
         // Two-pass encodes must see the same frames in both passes: no lookahead tail.
         if (span.lookahead_tail && span.end != INT64_MAX && own_pass == Pass::single)
           ch.video->set_tail(span.end, input.stream(streams.video)->time_base);
@@ -437,9 +496,11 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
           ch.video->set_head(span.start, input.stream(streams.video)->time_base);
       }
     }
-    if (!analysis && t.plan.audio.present && streams.audio >= 0) {
+    if (analysis && audio_analysis(t) && streams.audio >= 0) {
+      ch.meter = std::make_unique<LoudnessMeter>(t.plan.audio, *adec, input.stream(streams.audio));
+    } else if (!analysis && t.plan.audio.present && streams.audio >= 0) {
       if (t.plan.audio.copy) ch.audio_copy_stream = ch.sink->add_copy_stream(input.stream(streams.audio));
-      else ch.audio = std::make_unique<AudioChain>(t.plan.audio, *adec, input.stream(streams.audio), ch.sink);
+      else ch.audio = std::make_unique<AudioChain>(t.plan.audio, *adec, input.stream(streams.audio), ch.sink, found.gains_db[index]);
     }
     if (ch.output) open_muxer(*ch.output, t.plan, t.file);
     chains.push_back(std::move(ch));
@@ -544,8 +605,10 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
         continue;
       }
       av::normalise_layout(frame->ch_layout);
-      for (auto& ch : chains)
+      for (auto& ch : chains) {
         if (ch.audio) ch.audio->push(frame.get());
+        if (ch.meter) ch.meter->push(frame.get());
+      }
       av_frame_unref(frame.get());
     }
   };
@@ -599,7 +662,15 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
   std::vector<TargetStats> stats(targets.size());
   for (auto& ch : chains) {
     if (ch.video) ch.video->finish();
-    if (ch.palette) palettes[static_cast<size_t>(ch.target - targets.data())] = ch.palette->finish();
+    if (ch.palette) found.palettes[static_cast<size_t>(ch.target - targets.data())] = ch.palette->finish();
+    if (ch.meter) {
+      const Loudness measured = ch.meter->finish();
+      const AudioPlan& a = ch.target->plan.audio;
+      const double gain = loudness_gain(measured, *a.loudness, a.true_peak);
+      found.gains_db[static_cast<size_t>(ch.target - targets.data())] = gain;
+      log::info("{}: loudness {:.2f} LUFS, true peak {:.2f} dBTP, range {:.2f} LU: gain {:+.2f} dB for {:.1f} LUFS",
+                ch.target->file.filename().string(), measured.integrated, measured.true_peak, measured.range, gain, *a.loudness);
+    }
     if (ch.audio) ch.audio->finish();
     if (ch.sink) ch.sink->finish();
     auto& s = stats[static_cast<size_t>(ch.target - targets.data())];
@@ -619,6 +690,14 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
 }
 
 }  // namespace
+
+double loudness_gain(const Loudness& measured, double target_lufs, double true_peak_dbtp) {
+  // Silence (or audio below the absolute gate) has no integrated loudness to move.
+  if (!std::isfinite(measured.integrated) || measured.integrated <= -70) return 0;
+  double gain = target_lufs - measured.integrated;
+  if (std::isfinite(measured.true_peak) && measured.true_peak + gain > true_peak_dbtp) gain = true_peak_dbtp - measured.true_peak;
+  return gain;
+}
 
 ClipWindow resolve_clip(const Clip& clip, double input_seconds, const fs::path& input) {
   ClipWindow w;
@@ -658,11 +737,14 @@ void open_muxer(av::Output& output, const OutputPlan& plan, const fs::path& file
 
 std::vector<TargetStats> run_pipeline(const fs::path& input, const StreamChoice& streams, const std::vector<Target>& targets,
                                       const RunControl& control, const Span& span) {
-  // Two-pass rate control and GIF palettes need a look at every frame first.
+  // Two-pass rate control, GIF palettes and loudness normalisation need a look at every
+  // frame first.
   const bool two_pass = std::any_of(targets.begin(), targets.end(), needs_analysis);
-  std::vector<av::FramePtr> palettes(targets.size());
-  if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr, control.decoder_threads}, span, palettes);
-  return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control, span, palettes);
+  Analysis found;
+  found.palettes.resize(targets.size());
+  found.gains_db.resize(targets.size());
+  if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr, control.decoder_threads}, span, found);
+  return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control, span, found);
 }
 
 }  // namespace gopcast::engine

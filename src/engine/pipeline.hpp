@@ -2,6 +2,7 @@
 // The media pipeline: demux once, decode the chosen video and audio streams once,
 // and feed every output's filter graph -> encoder -> muxer chain (or copy packets).
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -77,6 +78,17 @@ ClipWindow resolve_clip(const Clip& clip, double input_seconds, const std::files
 // The clip as a span of its own timeline ([0, length) in microseconds, with the clip's
 // origin); an unbounded span when the clip is not active.
 Span clip_span(const ClipWindow& clip);
+
+// An EBU R128 measurement: integrated loudness (LUFS, -inf for silence), loudness
+// range (LU) and the highest true peak of any channel (dBTP).
+struct Loudness {
+  double integrated = -HUGE_VAL;
+  double range = 0;
+  double true_peak = -HUGE_VAL;
+};
+// The one linear gain (dB) that brings `measured` to `target_lufs` without lifting its
+// true peak above `true_peak_dbtp`; 0 for silence.
+double loudness_gain(const Loudness& measured, double target_lufs, double true_peak_dbtp);
 
 struct StreamChoice {
   int video = -1;  // input stream indices, -1 = none

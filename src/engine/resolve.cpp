@@ -341,6 +341,8 @@ AudioPlan plan_audio(const Template& t, const StreamInfo& src) {
   }
   a.filters = fmt::format("aresample={},aformat=sample_fmts={}:channel_layouts={}", a.sample_rate, a.sample_fmt,
                           a.channels == 1 ? "mono" : "stereo");
+  a.loudness = t.audio.loudness;
+  a.true_peak = t.audio.true_peak;
   return a;
 }
 

@@ -78,6 +78,8 @@ struct AudioPlan {
   std::string sample_fmt;
   int bitrate = 0;  // kbit/s, 0 = encoder's choice
   std::string filters;
+  std::optional<double> loudness;  // LUFS: an analysis pass measures, then one gain applies
+  double true_peak = -1;           // dBTP ceiling for that gain
 };
 
 struct OutputPlan {

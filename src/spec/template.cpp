@@ -162,6 +162,8 @@ Template template_from_table(const toml::table& table, std::string name, const s
   if (auto v = audio.integer("bitrate", 8, 1024)) t.audio.bitrate = static_cast<int>(*v);
   if (auto v = audio.integer("sample_rate", 8000, 192000)) t.audio.sample_rate = static_cast<int>(*v);
   if (auto v = audio.integer("channels", 1, 2)) t.audio.channels = static_cast<int>(*v);
+  if (auto v = audio.number("loudness", -70, -5)) t.audio.loudness = *v;
+  if (auto v = audio.number("true_peak", -9, 0)) t.audio.true_peak = *v;
   audio.finish();
 
   auto trans = root.table("trans");
@@ -212,6 +214,9 @@ Template template_from_table(const toml::table& table, std::string name, const s
     fail<SpecError>(ErrorCode::Incompatible, "{}: trans.mode: twopass needs video.bitrate", where_key("trans", "mode"));
   if (t.trans.mode == RateMode::cbr && !t.video.bitrate && t.video.codec != VideoCodec::copy && !t.video.remove)
     fail<SpecError>(ErrorCode::Incompatible, "{}: trans.mode: cbr needs video.bitrate", where_key("trans", "mode"));
+  if (t.audio.loudness && t.audio.codec == AudioCodec::copy && !t.audio.remove)
+    fail<SpecError>(ErrorCode::Incompatible, "{}: audio.loudness: normalising needs re-encoded audio (audio.codec is copy)",
+                    where_key("audio", "loudness"));
   if (t.video.crf && t.video.qp)
     fail<SpecError>(ErrorCode::Incompatible, "{}: video.qp: give crf or qp, not both", where_key("video", "qp"));
   if (const char* key = t.hls.written_by_gopcast(); key && t.container != Container::m3u8)
@@ -268,6 +273,8 @@ toml::table Template::to_table() const {
   if (audio.bitrate) audio_t.insert("bitrate", *audio.bitrate);
   if (audio.sample_rate) audio_t.insert("sample_rate", *audio.sample_rate);
   if (audio.channels) audio_t.insert("channels", *audio.channels);
+  if (audio.loudness) audio_t.insert("loudness", *audio.loudness);
+  audio_t.insert("true_peak", audio.true_peak);
 
   toml::table out;
   out.insert("name", name);

@@ -55,6 +55,11 @@ struct AudioSpec {
   std::optional<int> bitrate;      // kbit/s
   std::optional<int> sample_rate;  // Hz
   std::optional<int> channels;     // 1 or 2
+  // Loudness normalisation (EBU R128): the integrated loudness wanted, LUFS, measured
+  // over the whole timeline; the gain is linear and never lifts the true peak above
+  // `true_peak` dBTP.
+  std::optional<double> loudness;
+  double true_peak = -1;
 };
 
 struct TransSpec {
