@@ -81,7 +81,7 @@ std::string templates_table(const Catalog& catalog) {
         if (t.video.bitrate) video += fmt::format(" {}k", *t.video.bitrate);
         else if (t.video.crf) video += fmt::format(" crf{}", *t.video.crf);
       }
-      std::string audio = t.audio.remove || t.container == Container::gif ? "-" : std::string(name_of(t.audio.codec));
+      std::string audio = t.audio.remove || animation(t.container) ? "-" : std::string(name_of(t.audio.codec));
       if (!t.audio.remove && t.audio.bitrate) audio += fmt::format(" {}k", *t.audio.bitrate);
       out += fmt::format("{:<26} {:<6} {:<24} {:<18} {}\n", e.name, name_of(t.container), video, audio, t.description);
     } catch (const Error& err) {

@@ -27,7 +27,7 @@ double now_seconds() {
 }
 
 bool segmentable(const engine::OutputPlan& plan, const engine::StreamChoice& streams) {
-  return streams.video >= 0 && plan.video.present && !plan.video.copy && !plan.video.palette;
+  return streams.video >= 0 && plan.video.present && !plan.video.copy && !plan.video.palette && !animation(plan.container);
 }
 
 // FNV-1a: a stable hash across processes, hosts and builds (std::hash is none of these).

@@ -33,6 +33,7 @@ const char* muxer_for(Container c) {
     case Container::ts: return "mpegts";
     case Container::m3u8: return "hls";
     case Container::gif: return "gif";
+    case Container::webp: return "webp";
     case Container::mp3: return "mp3";
     case Container::ogg: return "ogg";
     case Container::flac: return "flac";
@@ -49,6 +50,7 @@ bool container_takes(Container c, VideoCodec v) {
     case Container::m3u8: return v == VideoCodec::h264 || v == VideoCodec::h265;
     case Container::flv: return v == VideoCodec::h264;
     case Container::gif: return v == VideoCodec::gif;
+    case Container::webp: return v == VideoCodec::webp;
     default: return false;
   }
 }
@@ -65,7 +67,8 @@ bool container_takes(Container c, AudioCodec a) {
     case Container::mp3: return a == AudioCodec::mp3;
     case Container::ogg: return a == AudioCodec::vorbis || a == AudioCodec::flac;
     case Container::flac: return a == AudioCodec::flac;
-    case Container::gif: return false;
+    case Container::gif:
+    case Container::webp: return false;
   }
   return false;
 }
@@ -75,6 +78,7 @@ const char* encoder_for(VideoCodec v) {
     case VideoCodec::h264: return "libx264";
     case VideoCodec::h265: return "libx265";
     case VideoCodec::gif: return "gif";
+    case VideoCodec::webp: return "libwebp_anim";
     case VideoCodec::copy: return "";
   }
   return "";
@@ -261,6 +265,12 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src) {
     // frames), so no frame is held in memory waiting for it.
     v.palette = true;
   } else {
+    if (t.video.codec == VideoCodec::webp) {
+      if (!t.video.fps) chain.push_back("fps=10");
+      // The WebP muxer has no final delay of its own: the last frame is shown longer.
+      if (t.mux.gif_final_delay > 0)
+        chain.push_back(fmt::format("tpad=stop_mode=clone:stop_duration={}", t.mux.gif_final_delay / 100.0));
+    }
     chain.push_back("format=" + final_fmt);
   }
   v.pix_fmt = final_fmt;
@@ -360,7 +370,7 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
   p.container = t.container;
   p.muxer = muxer_for(t.container);
   const bool want_video = !t.video.remove && !audio_only(t.container);
-  const bool want_audio = !t.audio.remove && t.container != Container::gif;
+  const bool want_audio = !t.audio.remove && !animation(t.container);
 
   if (want_video) {
     if (t.video.codec != VideoCodec::copy && !container_takes(t.container, t.video.codec))
@@ -369,8 +379,9 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
     if (video) {
       p.video = plan_video(t, *video);
       if (p.video.copy) check_copy(t, avcodec_descriptor_get_by_name(video->codec.c_str())->id, p.muxer.c_str(), "video");
-    } else if (t.container == Container::gif) {
-      fail<MediaError>(ErrorCode::ResourceContentBad, "{}: has no video stream to make a GIF from", input_name);
+    } else if (animation(t.container)) {
+      fail<MediaError>(ErrorCode::ResourceContentBad, "{}: has no video stream to make an animated {} from", input_name,
+                       name_of(t.container));
     }
   }
   if (want_audio && audio) {
@@ -408,6 +419,10 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
     case Container::gif:
       p.muxer_options.emplace_back("loop", std::to_string(t.mux.gif_loop));
       p.muxer_options.emplace_back("final_delay", std::to_string(t.mux.gif_final_delay));
+      break;
+    case Container::webp:
+      // WebP counts plays, not repeats: 0 forever, 1 once.
+      p.muxer_options.emplace_back("loop", std::to_string(t.mux.gif_loop == 0 ? 0 : t.mux.gif_loop + 1));
       break;
     default: break;
   }

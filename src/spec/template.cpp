@@ -11,8 +11,8 @@
 namespace gopcast {
 
 namespace {
-constexpr std::array container_names = {"mp4", "m4a", "mov", "mkv", "flv", "ts", "m3u8", "gif", "mp3", "ogg", "flac"};
-constexpr std::array video_codec_names = {"h264", "h265", "gif", "copy"};
+constexpr std::array container_names = {"mp4", "m4a", "mov", "mkv", "flv", "ts", "m3u8", "gif", "mp3", "ogg", "flac", "webp"};
+constexpr std::array video_codec_names = {"h264", "h265", "gif", "copy", "webp"};
 constexpr std::array audio_codec_names = {"aac", "mp3", "vorbis", "flac", "copy"};
 constexpr std::array rate_mode_names = {"onepass", "twopass", "cbr"};
 constexpr std::array aspect_names = {"rescale", "crop", "pad", "none"};
@@ -80,6 +80,8 @@ std::string_view name_of(HlsSegmentFormat f) { return f == HlsSegmentFormat::ts 
 
 std::string_view name_of(AspectMode m) { return aspect_names[static_cast<size_t>(m)]; }
 
+bool animation(Container c) { return c == Container::gif || c == Container::webp; }
+
 bool audio_only(Container c) { return c == Container::m4a || c == Container::mp3 || c == Container::ogg || c == Container::flac; }
 
 std::optional<Container> container_for_extension(std::string_view ext) {
@@ -94,6 +96,7 @@ std::optional<Container> container_for_extension(std::string_view ext) {
   if (e == "ts") return Container::ts;
   if (e == "m3u8") return Container::m3u8;
   if (e == "gif") return Container::gif;
+  if (e == "webp") return Container::webp;
   if (e == "mp3") return Container::mp3;
   if (e == "ogg" || e == "oga") return Container::ogg;
   if (e == "flac") return Container::flac;

@@ -13,8 +13,8 @@
 
 namespace gopcast {
 
-enum class Container { mp4, m4a, mov, mkv, flv, ts, m3u8, gif, mp3, ogg, flac };
-enum class VideoCodec { h264, h265, gif, copy };
+enum class Container { mp4, m4a, mov, mkv, flv, ts, m3u8, gif, mp3, ogg, flac, webp };
+enum class VideoCodec { h264, h265, gif, copy, webp };
 enum class AudioCodec { aac, mp3, vorbis, flac, copy };
 enum class RateMode { onepass, twopass, cbr };
 enum class AspectMode { rescale, crop, pad, none };
@@ -26,6 +26,8 @@ std::string_view name_of(RateMode m);
 std::string_view name_of(AspectMode m);
 // True for containers that carry no picture (video is dropped for them).
 bool audio_only(Container c);
+// Animated pictures (GIF, WebP): video only, encoded in one pass, never cut into segments.
+bool animation(Container c);
 // The default container for an output file extension ("mp4", ".M3U8"); nullopt if unknown.
 std::optional<Container> container_for_extension(std::string_view ext);
 
@@ -72,8 +74,8 @@ struct TransSpec {
 
 struct MuxSpec {
   double hls_segment_seconds = 10;  // 1..60
-  int gif_loop = 0;                 // 0 = forever, -1 = play once, N = repeat N times
-  int gif_final_delay = 0;          // centiseconds to hold the last frame
+  int gif_loop = 0;                 // GIF and WebP: 0 = forever, -1 = play once, N = repeat N times
+  int gif_final_delay = 0;          // GIF and WebP: centiseconds to hold the last frame
   bool faststart = true;            // MP4/MOV: moov atom at the front
 };
 
