@@ -172,6 +172,9 @@ class Job:
     input: Path | None
     video_stream: str
     audio_stream: str
+    start: float
+    duration: float | None
+    end_offset: float | None
     segment_seconds: float | None
     manifest: Path | None
     file: Path | None

@@ -597,6 +597,32 @@ gopcast.run(job), submit it with gopcast.submit(job, pipeline=...), save it with
   job.def_property(
       "audio_stream", [](const JobObj& j) { return j.input.audio_stream; },
       [](JobObj& j, const std::string& v) { j.input.audio_stream = v; }, "Audio stream selector (\"0:a:1\"); \"\" = the best.");
+  // The clip ([input] start, duration, end_offset), checked as a job file's is.
+  job.def_property(
+      "start", [](const JobObj& j) { return j.input.clip.start; },
+      [](JobObj& j, double v) {
+        if (!(v >= 0 && v <= 1e7)) fail<SpecError>(ErrorCode::OutOfRange, "input.start: {} is out of range 0..1e7", v);
+        j.input.clip.start = v;
+      },
+      "Clip: seconds into the input where the outputs start (frame-exact); 0 = the beginning.");
+  job.def_property(
+      "duration", [](const JobObj& j) { return j.input.clip.duration; },
+      [](JobObj& j, std::optional<double> v) {
+        if (v && !(*v >= 1e-3 && *v <= 1e7)) fail<SpecError>(ErrorCode::OutOfRange, "input.duration: {} is out of range 0.001..1e7", *v);
+        if (v && j.input.clip.end_offset)
+          fail<SpecError>(ErrorCode::Incompatible, "input.duration: give duration or end_offset, not both");
+        j.input.clip.duration = v;
+      },
+      "Clip: seconds from the start; None = up to the end (or end_offset).");
+  job.def_property(
+      "end_offset", [](const JobObj& j) { return j.input.clip.end_offset; },
+      [](JobObj& j, std::optional<double> v) {
+        if (v && !(*v >= 0 && *v <= 1e7)) fail<SpecError>(ErrorCode::OutOfRange, "input.end_offset: {} is out of range 0..1e7", *v);
+        if (v && j.input.clip.duration)
+          fail<SpecError>(ErrorCode::Incompatible, "input.end_offset: give duration or end_offset, not both");
+        j.input.clip.end_offset = v;
+      },
+      "Clip: end this many seconds before the input's end (cut a tail); None = no tail cut.");
   job.def_property(
       "segment_seconds", [](const JobObj& j) { return j.parallel.segment_seconds; },
       [](JobObj& j, std::optional<double> v) {

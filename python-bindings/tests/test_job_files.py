@@ -110,3 +110,21 @@ def test_template_objects_as_output_templates(clip, tmp_path):
     out = job.add_output(tmp_path / "b.mp4", template=t)
     assert out.template == str(tmp_path / "fast360.toml")
     assert out.resolve().video.preset == "ultrafast"
+
+
+def test_a_clip_set_in_python_runs_and_round_trips(clip, tmp_path):
+    job = gopcast.Job(clip, outputs=[tmp_path / "cut.mp4"])
+    job.outputs[0].overrides.update({"video.preset": "ultrafast"})
+    job.start = 1.5
+    job.duration = 2
+    with pytest.raises(gopcast.Incompatible, match="duration or end_offset"):
+        job.end_offset = 1
+    with pytest.raises(gopcast.OutOfRange, match="input.start"):
+        job.start = -1
+    assert (job.start, job.duration, job.end_offset) == (1.5, 2, None)
+    job.save(tmp_path / "clip.toml")
+    again = gopcast.Job.load(tmp_path / "clip.toml")
+    assert (again.start, again.duration, again.end_offset) == (1.5, 2, None)
+    result = gopcast.run(job, workers=2)
+    assert decoded_frames(tmp_path / "cut.mp4") == 48  # 2 s of the 24 fps input
+    assert result.outputs[0].video_frames == 48 and abs(result.media_seconds - 2) < 1e-9
