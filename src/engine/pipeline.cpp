@@ -527,9 +527,17 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
   av::PacketPtr packet = av::make_packet();
   // After a seek the first packet in hand is the keyframe decoding starts from.
   bool pending = false;
-  if (span.start != INT64_MIN && streams.video >= 0)
+  if (span.start != INT64_MIN && streams.video >= 0) {
     pending = seek_to_keyframe(input, streams.video, span.start, voffset,
                                av_rescale_q(span.origin, AV_TIME_BASE_Q, vtb), packet.get());
+  } else if (span.start != INT64_MIN && streams.audio >= 0) {
+    // Audio alone (the audio task of a clip): every audio packet can start decoding, so
+    // a seek a second before the start does, instead of decoding from the top; frames
+    // before the start are dropped by their times as always.
+    const AVRational atb = input.stream(streams.audio)->time_base;
+    const int64_t at = av_rescale_q(span.start, vtb, atb) + aoffset - av_rescale_q(1, AVRational{1, 1}, atb);
+    if (at > av_rescale_q(input.start_time(), AV_TIME_BASE_Q, atb)) input.seek(streams.audio, at);
+  }
   av::PacketPtr copy = av::make_packet();
   av::FramePtr frame = av::make_frame();
   Progress progress{0, total, 0};
