@@ -43,11 +43,10 @@ FilterGraph FilterGraph::video(const VideoSourceParams& s, const std::string& ch
   return g;
 }
 
-FilterGraph FilterGraph::video(const VideoSourceParams& s, const std::string& chain, const std::string& extra_label,
-                               const VideoSourceParams& extra) {
+FilterGraph FilterGraph::video(const VideoSourceParams& s, const std::string& chain, const std::vector<ExtraInput>& extras) {
   FilterGraph g;
   g.default_duration_ = frame_ticks(s);
-  g.build("buffer", buffer_args(s), "buffersink", chain, extra_label, buffer_args(extra));
+  g.build("buffer", buffer_args(s), "buffersink", chain.empty() ? "null" : chain, extras);
   return g;
 }
 
@@ -62,7 +61,7 @@ FilterGraph FilterGraph::audio(const AudioSourceParams& s, const std::string& ch
 }
 
 void FilterGraph::build(const char* source_filter, const std::string& source_args, const char* sink_filter,
-                        const std::string& chain, const std::string& extra_label, const std::string& extra_args) {
+                        const std::string& chain, const std::vector<ExtraInput>& extras) {
   description_ = chain;
   graph_.reset(avfilter_graph_alloc());
   if (!graph_) fail(ErrorCode::Internal, "av: avfilter_graph_alloc: out of memory");
@@ -79,14 +78,19 @@ void FilterGraph::build(const char* source_filter, const std::string& source_arg
   if (!outputs || !inputs) fail(ErrorCode::Internal, "av: avfilter_inout_alloc: out of memory");
   outputs->name = av_strdup("in");
   outputs->filter_ctx = source_;
-  if (!extra_label.empty()) {
-    check(avfilter_graph_create_filter(&extra_, avfilter_get_by_name(source_filter), extra_label.c_str(), extra_args.c_str(),
-                                       nullptr, graph_.get()),
-          "avfilter_graph_create_filter", extra_args);
-    outputs->next = avfilter_inout_alloc();
-    if (!outputs->next) fail(ErrorCode::Internal, "av: avfilter_inout_alloc: out of memory");
-    outputs->next->name = av_strdup(extra_label.c_str());
-    outputs->next->filter_ctx = extra_;
+  AVFilterInOut* last = outputs.get();
+  for (const auto& e : extras) {
+    const std::string args = buffer_args(e.params);
+    AVFilterContext* ctx = nullptr;
+    check(avfilter_graph_create_filter(&ctx, avfilter_get_by_name(source_filter), e.label.c_str(), args.c_str(), nullptr,
+                                       graph_.get()),
+          "avfilter_graph_create_filter", args);
+    extras_.push_back(ctx);
+    last->next = avfilter_inout_alloc();
+    if (!last->next) fail(ErrorCode::Internal, "av: avfilter_inout_alloc: out of memory");
+    last = last->next;
+    last->name = av_strdup(e.label.c_str());
+    last->filter_ctx = ctx;
   }
   inputs->name = av_strdup("out");
   inputs->filter_ctx = sink_;
@@ -111,8 +115,8 @@ void FilterGraph::push(AVFrame* frame) {
   check(av_buffersrc_add_frame_flags(source_, frame, AV_BUFFERSRC_FLAG_KEEP_REF), "av_buffersrc_add_frame", description_);
 }
 
-void FilterGraph::push_extra(AVFrame* frame) {
-  check(av_buffersrc_add_frame_flags(extra_, frame, AV_BUFFERSRC_FLAG_KEEP_REF), "av_buffersrc_add_frame", description_);
+void FilterGraph::push_extra(size_t input, AVFrame* frame) {
+  check(av_buffersrc_add_frame_flags(extras_.at(input), frame, AV_BUFFERSRC_FLAG_KEEP_REF), "av_buffersrc_add_frame", description_);
 }
 
 bool FilterGraph::pull(AVFrame* frame) {

@@ -1,6 +1,7 @@
 #pragma once
 // A libavfilter graph with one source and one sink: buffer -> chain -> buffersink.
 #include <string>
+#include <vector>
 
 #include "av/handles.hpp"
 
@@ -27,10 +28,13 @@ class FilterGraph {
   // `chain` is a filter description with one input and one output ("scale=640:-2,format=yuv420p");
   // an empty chain passes frames through.
   static FilterGraph video(const VideoSourceParams& source, const std::string& chain);
-  // A graph with a second video input, referred to as [`extra_label`] in `chain`
-  // (e.g. a palette for paletteuse). Feed it with push_extra().
-  static FilterGraph video(const VideoSourceParams& source, const std::string& chain, const std::string& extra_label,
-                           const VideoSourceParams& extra);
+  // A graph with more video inputs, each referred to by its label in `chain` (a palette
+  // for paletteuse, watermark images for overlay). Feed input i with push_extra(i, ...).
+  struct ExtraInput {
+    std::string label;
+    VideoSourceParams params;
+  };
+  static FilterGraph video(const VideoSourceParams& source, const std::string& chain, const std::vector<ExtraInput>& extras);
   static FilterGraph audio(const AudioSourceParams& source, const std::string& chain);
 
   // Feeds a frame (nullptr: end of stream). The graph takes its own reference, so one
@@ -38,7 +42,7 @@ class FilterGraph {
   // of the last frame (its pts plus duration), as the ffmpeg tool does, so filters
   // such as fps give the last frame its full duration.
   void push(AVFrame* frame);
-  void push_extra(AVFrame* frame);
+  void push_extra(size_t input, AVFrame* frame);
   // The next filtered frame; false when the graph needs more input or is drained.
   bool pull(AVFrame* frame);
 
@@ -51,11 +55,11 @@ class FilterGraph {
  private:
   FilterGraph() = default;
   void build(const char* source_filter, const std::string& source_args, const char* sink_filter, const std::string& chain,
-             const std::string& extra_label = {}, const std::string& extra_args = {});
+             const std::vector<ExtraInput>& extras = {});
 
   FilterGraphPtr graph_;
   AVFilterContext* source_ = nullptr;  // owned by graph_
-  AVFilterContext* extra_ = nullptr;   // owned by graph_
+  std::vector<AVFilterContext*> extras_;  // owned by graph_
   int64_t end_pts_ = AV_NOPTS_VALUE;   // end of the latest frame pushed, source time base
   int64_t default_duration_ = 0;       // one frame at the source's rate, when frames carry none
   AVFilterContext* sink_ = nullptr;    // owned by graph_

@@ -9,6 +9,11 @@
 #include "av/check.hpp"
 #include "av/codec.hpp"
 #include "av/filter_graph.hpp"
+#include "av/input.hpp"
+
+extern "C" {
+#include <libavutil/parseutils.h>
+}
 #include "core/error.hpp"
 
 namespace gopcast::av {
@@ -68,6 +73,57 @@ std::string encode_image(const uint8_t* rgb, int width, int height, ImageCodec c
   }
   if (bytes.empty()) fail(ErrorCode::Internal, "av: {}: the encoder gave no image", context);
   return bytes;
+}
+
+}  // namespace gopcast::av
+
+namespace gopcast::av {
+
+namespace {
+// Image demuxers are "image2" (by extension) and "<codec>_pipe" (by content).
+Input open_image(const std::filesystem::path& path, int& stream) {
+  Input input = Input::open(path);
+  const std::string demuxer = input.ctx()->iformat->name;
+  stream = av_find_best_stream(input.ctx(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (stream < 0 || (demuxer != "image2" && !demuxer.ends_with("_pipe")))
+    fail<MediaError>(ErrorCode::ResourceContentBad, "{}: not an image (read as {})", path.string(), demuxer);
+  return input;
+}
+}  // namespace
+
+ImageSize probe_image(const std::filesystem::path& path) {
+  int stream = -1;
+  Input input = open_image(path, stream);
+  const AVCodecParameters* p = input.stream(stream)->codecpar;
+  if (p->width <= 0 || p->height <= 0)
+    fail<MediaError>(ErrorCode::ResourceContentBad, "{}: not an image (no picture size)", path.string());
+  return {p->width, p->height};
+}
+
+FramePtr read_image(const std::filesystem::path& path) {
+  int stream = -1;
+  Input input = open_image(path, stream);
+  Decoder decoder(input.stream(stream), path.string(), 1);
+  PacketPtr packet = make_packet();
+  FramePtr frame = make_frame();
+  bool sent_end = false;
+  while (true) {
+    if (decoder.receive(frame.get())) return frame;
+    if (sent_end) break;
+    if (input.read(packet.get())) {
+      if (packet->stream_index == stream) decoder.send(packet.get());
+      av_packet_unref(packet.get());
+    } else {
+      decoder.send(nullptr);
+      sent_end = true;
+    }
+  }
+  fail<MediaError>(ErrorCode::ResourceContentBad, "{}: not an image (nothing decodes)", path.string());
+}
+
+bool is_colour(const std::string& text) {
+  uint8_t rgba[4];
+  return !text.empty() && text.find('@') == std::string::npos && av_parse_color(rgba, text.c_str(), -1, nullptr) >= 0;
 }
 
 }  // namespace gopcast::av

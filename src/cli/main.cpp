@@ -149,6 +149,14 @@ int main(int argc, char** argv) {
   tc->add_option("--end-offset", tc_clip.end_offset, "Clip: end this many seconds before the input's end (cut a tail)")
       ->check(CLI::Range(0.0, 1e7))
       ->excludes(tc_duration);
+  std::vector<std::string> tc_marks, tc_text_marks, tc_delogo;
+  tc->add_option("--watermark", tc_marks,
+                 "An image watermark: IMAGE[,template=NAME][,position=P][,dx=..][,dy=..][,width=..][,height=..][,opacity=..]"
+                 "[,start=S][,duration=D] (repeatable; docs/watermarks.md)");
+  tc->add_option("--text-watermark", tc_text_marks,
+                 "A text watermark: TEXT[,font=..][,size=..][,color=..][,opacity=..][,position=..][,dx=..][,dy=..][,start=S]"
+                 "[,duration=D] (repeatable)");
+  tc->add_option("--delogo", tc_delogo, "Hide a rectangle of the input picture: X,Y,W,H[,START,DURATION] (repeatable)");
   Parallel par;
   add_parallel(tc, par);
   add_common(tc, common);
@@ -224,6 +232,7 @@ int main(int argc, char** argv) {
       out.ladder = tc_ladder;
       out.user_data = tc_user;
       out.origin = tc_template.empty() ? "transcode" : tc_template;
+      out.marks = marks_from_options(tc_marks, tc_text_marks, tc_delogo, Catalog::standard());
       Job job;
       job.input = {tc_input, tc_vstream, tc_astream, tc_clip};
       job.outputs.push_back(out);

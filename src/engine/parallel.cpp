@@ -98,7 +98,8 @@ JobContext job_context(const TranscodeRequest& request) {
   const StreamInfo* vsrc = streams.video >= 0 ? &source.streams[static_cast<size_t>(streams.video)] : nullptr;
   const StreamInfo* asrc = streams.audio >= 0 ? &source.streams[static_cast<size_t>(streams.audio)] : nullptr;
   std::vector<OutputPlan> plans;
-  for (const auto& out : request.outputs) plans.push_back(plan_output(out.tmpl, vsrc, asrc, request.input.string()));
+  for (const auto& out : request.outputs)
+    plans.push_back(plan_output(out.tmpl, vsrc, asrc, request.input.string(), out.marks, source.duration));
   return job_context(request, streams, source.duration, std::move(plans));
 }
 

@@ -10,6 +10,7 @@
 #include "av/check.hpp"
 #include "av/codec.hpp"
 #include "av/filter_graph.hpp"
+#include "av/image.hpp"
 #include "av/input.hpp"
 #include "av/output.hpp"
 #include "core/log.hpp"
@@ -87,11 +88,48 @@ av::VideoSourceParams source_params(const av::Decoder& dec, const AVStream* in, 
   return src;
 }
 
+// A still picture as the whole stream of a graph input: stamped before any frame of
+// the main input and followed by the end of its stream, so overlay and paletteuse
+// apply it to every frame (they keep using the last frame of an ended input).
+void feed_still(av::FilterGraph& graph, size_t input, const AVFrame* picture) {
+  av::FramePtr p(av_frame_clone(picture));
+  if (!p) fail(ErrorCode::Internal, "av: av_frame_clone: out of memory");
+  p->pts = -(int64_t{1} << 31);
+  graph.push_extra(input, p.get());
+  graph.push_extra(input, nullptr);
+}
+
+av::VideoSourceParams still_params(const AVFrame* f) {
+  av::VideoSourceParams p;
+  p.width = f->width;
+  p.height = f->height;
+  p.format = static_cast<AVPixelFormat>(f->format);
+  p.time_base = AVRational{1, 1};
+  return p;
+}
+
+// The output's filter graph: its chain plus `tail`, with the watermark images the chain
+// overlays (read from their files here, on whichever worker builds the graph) and,
+// for GIF, the palette as further inputs.
+av::FilterGraph make_graph(const VideoPlan& plan, const av::VideoSourceParams& src, const std::string& tail,
+                           const av::FilterGraph::ExtraInput* palette) {
+  std::vector<av::FilterGraph::ExtraInput> extras;
+  std::vector<av::FramePtr> stills;
+  for (const auto& image : plan.overlay_images) {
+    stills.push_back(av::read_image(image.path));
+    extras.push_back({image.label, still_params(stills.back().get())});
+  }
+  if (palette) extras.push_back(*palette);
+  av::FilterGraph graph = av::FilterGraph::video(src, plan.filters + tail, extras);
+  for (size_t i = 0; i < stills.size(); ++i) feed_still(graph, i, stills[i].get());
+  return graph;
+}
+
 // GIF analysis pass: the output's own filters, then one palette over every frame.
 class PaletteChain {
  public:
   PaletteChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt)
-      : graph_(av::FilterGraph::video(source_params(dec, in, in_fmt), plan.filters + ",palettegen=stats_mode=full")) {}
+      : graph_(make_graph(plan, source_params(dec, in, in_fmt), ",palettegen=stats_mode=full", {})) {}
 
   void push(AVFrame* frame) {
     graph_.push(frame);
@@ -189,22 +227,12 @@ class VideoChain : public EncodeChain {
       : EncodeChain(plan.encoder.c_str(), out), plan_(plan) {
     const av::VideoSourceParams src = source_params(dec, in, in_fmt);
     if (plan.palette) {
-      av::VideoSourceParams pal;
-      pal.width = palette->width;
-      pal.height = palette->height;
-      pal.format = static_cast<AVPixelFormat>(palette->format);
-      pal.time_base = AVRational{1, 1};
-      graph_.emplace(av::FilterGraph::video(src, plan.filters + "[gif_pre];[gif_pre][palette]paletteuse=dither=sierra2_4a",
-                                            "palette", pal));
-      // One palette for the whole stream, stamped before any picture; paletteuse keeps
-      // using the last palette after its input ends.
-      av::FramePtr p(av_frame_clone(palette));
-      if (!p) fail(ErrorCode::Internal, "av: av_frame_clone: out of memory");
-      p->pts = -(int64_t{1} << 31);
-      graph_->push_extra(p.get());
-      graph_->push_extra(nullptr);
+      // One palette for the whole stream.
+      const av::FilterGraph::ExtraInput pal{"palette", still_params(palette)};
+      graph_.emplace(make_graph(plan, src, "[gif_pre];[gif_pre][palette]paletteuse=dither=sierra2_4a", &pal));
+      feed_still(*graph_, plan.overlay_images.size(), palette);
     } else {
-      graph_.emplace(av::FilterGraph::video(src, plan.filters));
+      graph_.emplace(make_graph(plan, src, "", nullptr));
     }
 
     AVFilterContext* sink = graph_->sink();

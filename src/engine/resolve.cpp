@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "av/output.hpp"
 #include "core/log.hpp"
+#include "ops/watermark.hpp"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -211,7 +212,7 @@ SizePlan plan_size(const SizeRequest& r) {
 
 namespace {
 
-VideoPlan plan_video(const Template& t, const StreamInfo& src) {
+VideoPlan plan_video(const Template& t, const StreamInfo& src, const OutputMarks& marks, double input_duration) {
   VideoPlan v;
   v.present = true;
   v.mode = t.trans.mode;
@@ -258,6 +259,13 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src) {
   }
   v.width = size.width;
   v.height = size.height;
+  if (!marks.empty()) {
+    // Logo removal on the source picture (its own pixels), watermarks on the output's.
+    ops::MarkFilters mf = ops::plan_marks(marks, src.width, src.height, v.width, v.height, input_duration);
+    chain.insert(chain.begin(), mf.pre.begin(), mf.pre.end());
+    if (!mf.post.empty()) chain.push_back(mf.post);
+    for (size_t i = 0; i < mf.images.size(); ++i) v.overlay_images.push_back({ops::image_label(i), mf.images[i]});
+  }
   if (t.video.fps) chain.push_back("fps=" + ratio_text(*t.video.fps));
   if (t.video.codec == VideoCodec::gif) {
     if (!t.video.fps) chain.push_back("fps=10");
@@ -365,7 +373,8 @@ void check_copy(const Template& t, AVCodecID id, const char* muxer, const char* 
 
 }  // namespace
 
-OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamInfo* audio, const std::string& input_name) {
+OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamInfo* audio, const std::string& input_name,
+                       const OutputMarks& marks, double input_duration) {
   OutputPlan p;
   p.container = t.container;
   p.muxer = muxer_for(t.container);
@@ -377,13 +386,16 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
       fail<SpecError>(ErrorCode::Incompatible, "{}: video.codec: {} cannot go into {}", t.name, name_of(t.video.codec),
                       name_of(t.container));
     if (video) {
-      p.video = plan_video(t, *video);
+      p.video = plan_video(t, *video, marks, input_duration);
       if (p.video.copy) check_copy(t, avcodec_descriptor_get_by_name(video->codec.c_str())->id, p.muxer.c_str(), "video");
     } else if (animation(t.container)) {
       fail<MediaError>(ErrorCode::ResourceContentBad, "{}: has no video stream to make an animated {} from", input_name,
                        name_of(t.container));
     }
   }
+  if (!marks.empty() && (!p.video.present || p.video.copy))
+    fail<SpecError>(ErrorCode::Incompatible, "{}: watermarks and delogo need re-encoded video (not video.codec = \"copy\", "
+                    "not an output without video)", marks.watermarks.empty() ? marks.delogo.front().origin : marks.watermarks.front().origin);
   if (want_audio && audio) {
     if (t.audio.codec != AudioCodec::copy && !container_takes(t.container, t.audio.codec))
       fail<SpecError>(ErrorCode::Incompatible, "{}: audio.codec: {} cannot go into {}", t.name, name_of(t.audio.codec),

@@ -1,6 +1,7 @@
 #pragma once
 // Resolving a template against a source: what exactly the output will be.
 // Pure apart from asking libav which formats its encoders accept.
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -8,6 +9,7 @@
 
 #include "av/probe.hpp"
 #include "spec/template.hpp"
+#include "spec/watermark.hpp"
 
 namespace gopcast::engine {
 
@@ -54,6 +56,12 @@ struct VideoPlan {
   int height = 0;
   std::string pix_fmt;
   std::string filters;  // decoded source frame -> encoder input
+  // Watermark images `filters` reads as further graph inputs, by label.
+  struct OverlayImage {
+    std::string label;
+    std::filesystem::path path;
+  };
+  std::vector<OverlayImage> overlay_images;
   std::optional<int> crf;
   std::optional<int> qp;
   int bitrate = 0;  // kbit/s
@@ -101,7 +109,9 @@ struct OutputPlan {
 
 // Raises Incompatible for codec/container mismatches, OutOfRange for values the
 // chosen encoder cannot take (sample rates), ResourceContentBad when the template
-// needs a stream the source lacks.
-OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamInfo* audio, const std::string& input_name);
+// needs a stream the source lacks. `marks` (watermarks, logo removal) are checked
+// against the source and output frames and the input's duration (seconds, 0: unknown).
+OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamInfo* audio, const std::string& input_name,
+                       const OutputMarks& marks = {}, double input_duration = 0);
 
 }  // namespace gopcast::engine

@@ -36,7 +36,7 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
     for (const auto& s : p.staged)
       if (s->final_path() == out.path) fail(ErrorCode::OutputNotWritable, "{}: named by two outputs", out.path.string());
     engine::Target target;
-    target.plan = engine::plan_output(out.tmpl, vsrc, asrc, request.input.string());
+    target.plan = engine::plan_output(out.tmpl, vsrc, asrc, request.input.string(), out.marks, p.source.duration);
     if (p.clip.active && target.plan.video.present && target.plan.video.copy)
       fail<SpecError>(ErrorCode::Incompatible, "{}: input.start/duration/end_offset: a clip is cut frame-exactly, which needs "
                       "re-encoded video (the template {} copies it)", out.path.string(), out.tmpl.name);
@@ -267,6 +267,7 @@ void expand_ladder(JobOutput& o, const fs::path& master, const Catalog& catalog,
                         out.path.string());
     out.tmpl = std::move(c.tmpl);
     out.user_data = o.user_data;
+    out.marks = o.marks;
     lo.outputs.push_back(req.outputs.size());
     req.outputs.push_back(std::move(out));
   }
@@ -294,6 +295,7 @@ TranscodeRequest request_for_job(Job job, const Catalog& catalog, const std::vec
     out.path = path;
     out.tmpl = resolve_output_template(catalog, o, out.path, extra);
     out.user_data = o.user_data;
+    out.marks = std::move(o.marks);
     req.outputs.push_back(std::move(out));
   }
   return req;

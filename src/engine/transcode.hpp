@@ -20,6 +20,7 @@ struct TranscodeOutput {
   std::filesystem::path path;  // final path (placeholders already expanded)
   Template tmpl;
   std::string user_data;
+  OutputMarks marks;  // watermarks and logo removal
 };
 
 // A bitrate ladder of a request: its renditions are ordinary outputs (aligned HLS

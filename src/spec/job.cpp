@@ -68,6 +68,7 @@ Job load_job(const fs::path& path, bool input_optional) {
       // Moved, not copied, so errors in it can still name job.toml:line:col.
       out.override_table = std::move(*const_cast<toml::table*>(o->as_table()));
     }
+    out.marks = read_output_marks(r, origin, base, Catalog::standard());
     r.finish();
     job.outputs.push_back(std::move(out));
   }
@@ -125,6 +126,7 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
     if (!o.ladder.empty()) t.insert("ladder", o.ladder);
     if (!o.user_data.empty()) t.insert("user_data", o.user_data);
     if (!o.override_table.empty()) t.insert("override", o.override_table);
+    add_output_marks(t, o.marks);
     outputs.push_back(std::move(t));
   }
   root.insert("outputs", std::move(outputs));

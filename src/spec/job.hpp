@@ -10,6 +10,7 @@
 
 #include "spec/catalog.hpp"
 #include "spec/snapshots.hpp"
+#include "spec/watermark.hpp"
 
 namespace gopcast {
 
@@ -36,6 +37,7 @@ struct JobOutput {
   std::string ladder;         // a bitrate ladder: `path` is its master playlist
   toml::table override_table;  // merged over the template
   std::string user_data;
+  OutputMarks marks;     // [[outputs.watermarks]], [[outputs.delogo]]; templates already applied
   std::string origin;    // "job.toml: outputs[1]" for messages
 };
 
