@@ -261,7 +261,9 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src, const OutputMarks
   v.height = size.height;
   if (!marks.empty()) {
     // Logo removal on the source picture (its own pixels), watermarks on the output's.
-    ops::MarkFilters mf = ops::plan_marks(marks, src.width, src.height, v.width, v.height, input_duration);
+    // Drawn in the encoder's format (GIF: the source's, before the palette).
+    const std::string draw_fmt = final_fmt == "pal8" ? src.pix_fmt.value_or("yuv420p") : final_fmt;
+    ops::MarkFilters mf = ops::plan_marks(marks, src.width, src.height, v.width, v.height, input_duration, draw_fmt);
     chain.insert(chain.begin(), mf.pre.begin(), mf.pre.end());
     if (!mf.post.empty()) chain.push_back(mf.post);
     for (size_t i = 0; i < mf.images.size(); ++i) v.overlay_images.push_back({ops::image_label(i), mf.images[i]});

@@ -20,6 +20,8 @@ template <typename... Args>
 }
 
 // Numbers in filter text: no exponent, no trailing zeros.
+constexpr int kOffFrame = 1 << 20;  // an x beyond any frame
+
 std::string num(double v) {
   std::string s = fmt::format("{:.6f}", v);
   s.erase(s.find_last_not_of('0') + 1);
@@ -95,10 +97,20 @@ std::string filter_value(std::string_view value) {
   return out;
 }
 
+std::string overlay_format(std::string_view f) {
+  if (f.starts_with("yuv420p10")) return "yuv420p10";
+  if (f.starts_with("yuv422p10")) return "yuv422p10";
+  if (f == "yuv420p" || f == "yuvj420p" || f == "nv12") return "yuv420";
+  if (f == "yuv422p" || f == "yuvj422p") return "yuv422";
+  if (f == "yuv444p" || f == "yuvj444p") return "yuv444";
+  if (f == "gbrp") return "gbrp";
+  return "auto";
+}
+
 std::string image_label(size_t i) { return fmt::format("wm{}", i); }
 
 MarkFilters build_filters(const OutputMarks& marks, const std::vector<PlacedMark>& placed, int out_w, int out_h, int src_w,
-                          int src_h, double input_duration) {
+                          int src_h, double input_duration, std::string_view pix_fmt) {
   MarkFilters f;
   for (const auto& d : marks.delogo) {
     if (d.x + d.w > src_w || d.y + d.h > src_h)
@@ -125,8 +137,12 @@ MarkFilters build_filters(const OutputMarks& marks, const std::vector<PlacedMark
       std::string prep = fmt::format("scale=w={}:h={}:flags=bicubic", p.rect.w, p.rect.h);
       if (w.opacity < 1.0) prep += fmt::format(",format=rgba,colorchannelmixer=aa={}", num(w.opacity));
       post += fmt::format("[{}]{}[{}p];", in, prep, in);
-      post += fmt::format("[{}][{}p]overlay=x={}:y={}:format=auto:eof_action=repeat{}[{}]", main_label(i), in, p.rect.x, p.rect.y,
-                          enable_opt, main_label(i + 1));
+      // Not `enable`: a two-input filter's timeline is evaluated on whichever input's frame
+      // it consumed last (the image's, stamped long before the video, for the first
+      // frame). overlay evaluates x on the main frame's time: off the frame = not drawn.
+      const std::string x = enable.empty() ? std::to_string(p.rect.x) : filter_value(fmt::format("if({},{},{})", enable, p.rect.x, kOffFrame));
+      post += fmt::format("[{}][{}p]overlay=x={}:y={}:format={}:eof_action=repeat[{}]", main_label(i), in, x, p.rect.y,
+                          overlay_format(pix_fmt), main_label(i + 1));
     } else {
       const double dx = pixels(w.dx, out_w), dy = pixels(w.dy, out_h);
       std::string x, y;
@@ -148,7 +164,8 @@ MarkFilters build_filters(const OutputMarks& marks, const std::vector<PlacedMark
   return f;
 }
 
-MarkFilters plan_marks(const OutputMarks& marks, int src_w, int src_h, int out_w, int out_h, double input_duration) {
+MarkFilters plan_marks(const OutputMarks& marks, int src_w, int src_h, int out_w, int out_h, double input_duration,
+                       std::string_view pix_fmt) {
   std::vector<PlacedMark> placed;
   for (const auto& w : marks.watermarks) {
     PlacedMark p;
@@ -172,7 +189,7 @@ MarkFilters plan_marks(const OutputMarks& marks, int src_w, int src_h, int out_w
     }
     placed.push_back(std::move(p));
   }
-  return build_filters(marks, placed, out_w, out_h, src_w, src_h, input_duration);
+  return build_filters(marks, placed, out_w, out_h, src_w, src_h, input_duration, pix_fmt);
 }
 
 }  // namespace gopcast::ops

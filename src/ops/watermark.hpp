@@ -66,15 +66,21 @@ struct PlacedMark {
   std::string font_file;  // text
 };
 
+// The overlay filter's working format for pictures in `pix_fmt`, so a frame passes
+// through a disabled overlay unchanged (overlay's "auto" picks RGB for 4:2:0).
+std::string overlay_format(std::string_view pix_fmt);
+
 // Pure: the filter text from placed marks. Delogo rectangles are checked against the
 // source frame (`src_w` x `src_h`).
 MarkFilters build_filters(const OutputMarks& marks, const std::vector<PlacedMark>& placed, int out_w, int out_h, int src_w,
-                          int src_h, double input_duration);
+                          int src_h, double input_duration, std::string_view pix_fmt);
 
 // Validates every watermark and delogo rectangle of `marks` against the source and the
 // output frame and builds the filters. Images are opened (ResourceNotFound when
 // missing, ResourceContentBad when not an image), fonts found (ResourceNotFound).
-MarkFilters plan_marks(const OutputMarks& marks, int src_w, int src_h, int out_w, int out_h, double input_duration);
+// `pix_fmt`: the pictures' format where the watermarks are drawn.
+MarkFilters plan_marks(const OutputMarks& marks, int src_w, int src_h, int out_w, int out_h, double input_duration,
+                       std::string_view pix_fmt);
 
 // The font file of `font`: the file itself (it must exist) or the file fontconfig has
 // for that family; ResourceNotFound when fontconfig knows no such family (it would
