@@ -15,6 +15,7 @@
 #include "engine/hls.hpp"
 #include "engine/keyframes.hpp"
 #include "engine/segment_file.hpp"
+#include "ops/watermark.hpp"
 
 namespace fs = std::filesystem;
 
@@ -98,8 +99,11 @@ JobContext job_context(const TranscodeRequest& request) {
   const StreamInfo* vsrc = streams.video >= 0 ? &source.streams[static_cast<size_t>(streams.video)] : nullptr;
   const StreamInfo* asrc = streams.audio >= 0 ? &source.streams[static_cast<size_t>(streams.audio)] : nullptr;
   std::vector<OutputPlan> plans;
+  const ClipWindow clip = resolve_clip(request.clip, source.duration, request.input);
+  const double length = clip.active ? clip.seconds() : source.duration;
   for (const auto& out : request.outputs)
-    plans.push_back(plan_output(out.tmpl, vsrc, asrc, request.input.string(), out.marks, source.duration));
+    plans.push_back(plan_output(out.tmpl, vsrc, asrc, request.input.string(),
+                                ops::on_clip_timeline(out.marks, clip.active ? clip.start : 0, length), length));
   return job_context(request, streams, source.duration, std::move(plans));
 }
 

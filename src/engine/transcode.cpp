@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/paths.hpp"
+#include "ops/watermark.hpp"
 #include "plan/dash.hpp"
 #include "plan/playlist.hpp"
 #include "spec/ladder.hpp"
@@ -36,7 +37,10 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
     for (const auto& s : p.staged)
       if (s->final_path() == out.path) fail(ErrorCode::OutputNotWritable, "{}: named by two outputs", out.path.string());
     engine::Target target;
-    target.plan = engine::plan_output(out.tmpl, vsrc, asrc, request.input.string(), out.marks, p.source.duration);
+    // A clip's frames are timed from its start; the marks' windows move there with them.
+    const double length = p.clip.active ? p.clip.seconds() : p.source.duration;
+    target.plan = engine::plan_output(out.tmpl, vsrc, asrc, request.input.string(),
+                                      ops::on_clip_timeline(out.marks, p.clip.active ? p.clip.start : 0, length), length);
     if (p.clip.active && target.plan.video.present && target.plan.video.copy)
       fail<SpecError>(ErrorCode::Incompatible, "{}: input.start/duration/end_offset: a clip is cut frame-exactly, which needs "
                       "re-encoded video (the template {} copies it)", out.path.string(), out.tmpl.name);

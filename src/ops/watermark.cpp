@@ -82,6 +82,21 @@ std::string enable_expression(const std::optional<double>& start, const std::opt
   return fmt::format("gte(t,{})*lt(t,{})", num(s), num(s + *duration));
 }
 
+OutputMarks on_clip_timeline(const OutputMarks& marks, double origin, double length) {
+  OutputMarks m = marks;
+  auto shift = [&](std::optional<double>& start, const std::optional<double>& duration, const std::string& origin_name) {
+    if (!start && !duration) return;
+    const double s = start.value_or(0);
+    if (s >= origin + length)
+      bad(origin_name, ErrorCode::OutOfRange, "start: {} s is at or beyond the end of what is encoded ({} s into the input)",
+          num(s), num(origin + length));
+    start = s - origin;
+  };
+  for (auto& w : m.watermarks) shift(w.start, w.duration, w.origin);
+  for (auto& d : m.delogo) shift(d.start, d.duration, d.origin);
+  return m;
+}
+
 std::string filter_value(std::string_view value) {
   // Level 1, the filter's option parser: inside '...' everything is literal but the
   // quote itself, written as '\''.

@@ -42,6 +42,11 @@ Rect place(const WatermarkSpec& w, int frame_w, int frame_h, int box_w, int box_
 std::string enable_expression(const std::optional<double>& start, const std::optional<double>& duration,
                               double input_duration, const std::string& origin);
 
+// The marks with their windows moved onto a clip's timeline, which starts `origin`
+// seconds into the input and lasts `length` seconds: job files keep the input's times
+// whatever the clip. A window starting at or after the clip's end is OutOfRange.
+OutputMarks on_clip_timeline(const OutputMarks& marks, double origin, double length);
+
 // A value for a filter option inside a filter graph description: quoted for the option
 // parser, then escaped for the graph parser, so any text (quotes, colons, commas,
 // brackets, backslashes) reaches the filter unchanged.

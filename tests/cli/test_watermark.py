@@ -90,6 +90,15 @@ def test_image_watermark_changes_only_its_rectangle_within_its_window(clip, base
     assert sum(in_window(i, 2, 2) for i in range(base.shape[0])) == 2 * FPS
 
 
+def test_windows_stay_on_the_input_timeline_when_the_output_is_a_clip(clip, tmp_path, outdir):
+    logo = make_image(tmp_path / "logo.png", "red@0.5", "64x32")
+    cut = ["--start", 2, "--duration", 3]
+    plain = encode(clip, outdir / "plain.mp4", *cut)
+    marked = encode(clip, outdir / "o.mp4", *cut, "--watermark", f"{logo},start=3,duration=1")
+    assert plain.shape[0] == 3 * FPS
+    check_rects(plain, marked, [(0, 0, 64, 32, 1, 1)])  # input 3..4 s is the clip's 1..2 s
+
+
 def test_job_file_template_percentages_and_odd_file_names(clip, base, tmp_path, outdir):
     # A name the filter graph parser would choke on, if it were ever spelled into the graph.
     logo = make_image(tmp_path / "it's a [logo], v1; 50%.png", "blue", "64x32", fmt="rgb24")
