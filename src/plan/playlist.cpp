@@ -68,12 +68,22 @@ std::string render_master_playlist(const std::vector<Variant>& variants) {
     s += fmt::format("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{0}\",NAME=\"{0}\",DEFAULT=YES,AUTOSELECT=YES,URI=\"{1}\"\n", v.audio_group,
                      v.audio_uri);
   }
+  std::vector<std::pair<std::string, std::string>> subtitles;
+  for (const auto& v : variants)
+    for (const auto& r : v.subtitles) {
+      if (std::find(subtitles.begin(), subtitles.end(), std::pair(r.group, r.name)) != subtitles.end()) continue;
+      subtitles.emplace_back(r.group, r.name);
+      s += fmt::format("#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"{}\",NAME=\"{}\"", r.group, r.name);
+      if (!r.language.empty()) s += fmt::format(",LANGUAGE=\"{}\"", r.language);
+      s += fmt::format(",DEFAULT={0},AUTOSELECT={0},FORCED=NO,URI=\"{1}\"\n", r.is_default ? "YES" : "NO", r.uri);
+    }
   for (const auto& v : variants) {
     s += fmt::format("#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={}", v.bandwidth, v.average_bandwidth);
     if (v.width > 0 && v.height > 0) s += fmt::format(",RESOLUTION={}x{}", v.width, v.height);
     if (v.frame_rate > 0) s += fmt::format(",FRAME-RATE={:.3f}", v.frame_rate);
     if (!v.codecs.empty()) s += fmt::format(",CODECS=\"{}\"", v.codecs);
     if (!v.audio_group.empty()) s += fmt::format(",AUDIO=\"{}\"", v.audio_group);
+    if (!v.subtitles.empty()) s += fmt::format(",SUBTITLES=\"{}\"", v.subtitles.front().group);
     s += "\n" + v.uri + "\n";
   }
   return s;

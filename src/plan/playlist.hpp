@@ -34,6 +34,15 @@ std::string render_media_playlist(const MediaPlaylist& p);
 // template's length rounded up, so that a growing playlist never has to raise it.
 int target_duration(const MediaPlaylist& p);
 
+// A subtitle rendition (EXT-X-MEDIA TYPE=SUBTITLES) of a master playlist's group.
+struct SubtitleRendition {
+  std::string group = "subs";
+  std::string name;      // shown in players
+  std::string language;  // BCP 47, "" = none
+  std::string uri;       // its WebVTT media playlist, relative to the master
+  bool is_default = false;
+};
+
 // One rendition in a master playlist.
 struct Variant {
   std::string uri;                // its media playlist, relative to the master
@@ -46,8 +55,10 @@ struct Variant {
   // EXT-X-MEDIA rendition group this variant plays with; "" = audio muxed in.
   std::string audio_group;
   std::string audio_uri;
+  std::vector<SubtitleRendition> subtitles;  // one group, named on the variant (SUBTITLES=)
 };
-// Each audio group is listed once (EXT-X-MEDIA, before the variants that name it).
+// Each audio group and each subtitle rendition (by group and name) is listed once
+// (EXT-X-MEDIA, before the variants that name it).
 std::string render_master_playlist(const std::vector<Variant>& variants);
 
 // RFC 6381 codec strings from the first access unit of a stream (Annex B byte stream):

@@ -6,6 +6,25 @@ namespace fs = std::filesystem;
 
 namespace gopcast {
 
+namespace {
+
+// [[outputs.subtitles]]: external subtitle tracks of one output.
+template <typename Resolve>
+void read_output_subtitles(const toml::node& node, const std::string& key, const std::string& origin, Resolve&& resolve,
+                           std::vector<SubtitleSpec>& out) {
+  const toml::array* list = node.as_array();
+  if (!list) fail<SpecError>(ErrorCode::InvalidKey, "{}: {}.subtitles: expected [[outputs.subtitles]] tables", spec::where(node, origin), key);
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string sub_key = fmt::format("{}.subtitles[{}]", key, i);
+    const toml::table* t = (*list)[i].as_table();
+    if (!t) fail<SpecError>(ErrorCode::InvalidKey, "{}: {}: expected a table", spec::where((*list)[i], origin), sub_key);
+    spec::TableReader r(t, sub_key, origin);
+    out.push_back(read_subtitle_spec(r, fmt::format("{}: {}", origin, sub_key), [&](const std::string& p) { return resolve(p); }));
+  }
+}
+
+}  // namespace
+
 Job load_job(const fs::path& path, bool input_optional) {
   toml::table table = spec::parse_file(path);
   const std::string origin = path.string();
@@ -69,6 +88,7 @@ Job load_job(const fs::path& path, bool input_optional) {
       out.override_table = std::move(*const_cast<toml::table*>(o->as_table()));
     }
     out.marks = read_output_marks(r, origin, base, Catalog::standard());
+    if (const toml::node* subs = r.raw("subtitles")) read_output_subtitles(*subs, key, origin, resolve, out.subtitles);
     r.finish();
     job.outputs.push_back(std::move(out));
   }
@@ -127,6 +147,11 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
     if (!o.user_data.empty()) t.insert("user_data", o.user_data);
     if (!o.override_table.empty()) t.insert("override", o.override_table);
     add_output_marks(t, o.marks);
+    if (!o.subtitles.empty()) {
+      toml::array subs;
+      for (const auto& sub : o.subtitles) subs.push_back(subtitle_to_table(sub));
+      t.insert("subtitles", std::move(subs));
+    }
     outputs.push_back(std::move(t));
   }
   root.insert("outputs", std::move(outputs));

@@ -11,6 +11,7 @@
 #include "spec/catalog.hpp"
 #include "spec/snapshots.hpp"
 #include "spec/watermark.hpp"
+#include "spec/subtitles.hpp"
 
 namespace gopcast {
 
@@ -38,6 +39,7 @@ struct JobOutput {
   toml::table override_table;  // merged over the template
   std::string user_data;
   OutputMarks marks;     // [[outputs.watermarks]], [[outputs.delogo]]; templates already applied
+  std::vector<SubtitleSpec> subtitles;  // [[outputs.subtitles]]
   std::string origin;    // "job.toml: outputs[1]" for messages
 };
 
