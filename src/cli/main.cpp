@@ -157,6 +157,10 @@ int main(int argc, char** argv) {
                  "A text watermark: TEXT[,font=..][,size=..][,color=..][,opacity=..][,position=..][,dx=..][,dy=..][,start=S]"
                  "[,duration=D] (repeatable)");
   tc->add_option("--delogo", tc_delogo, "Hide a rectangle of the input picture: X,Y,W,H[,START,DURATION] (repeatable)");
+  std::vector<std::string> tc_subtitles;
+  tc->add_option("--subtitles", tc_subtitles,
+                 "Subtitle file (SRT, WebVTT, ASS): FILE[:charset=gbk,mode=soft|burn,lang=eng,title=T,font=F,font_size=N] (repeatable)")
+      ->allow_extra_args(false);
   Parallel par;
   add_parallel(tc, par);
   add_common(tc, common);
@@ -233,6 +237,7 @@ int main(int argc, char** argv) {
       out.user_data = tc_user;
       out.origin = tc_template.empty() ? "transcode" : tc_template;
       out.marks = marks_from_options(tc_marks, tc_text_marks, tc_delogo, Catalog::standard());
+      for (const auto& s : tc_subtitles) out.subtitles.push_back(parse_subtitle_option(s));
       Job job;
       job.input = {tc_input, tc_vstream, tc_astream, tc_clip};
       job.outputs.push_back(out);

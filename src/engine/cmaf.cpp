@@ -184,6 +184,7 @@ void CmafWriter::finish() {
     stats_.tracks.push_back(t.stats);
   }
   stats_.codecs = codecs;
+  stats_.timeline_offset = static_cast<double>(shift_) * av_q2d(shift_time_base_);
   stats_.variant_uri = tracks_[static_cast<size_t>(video_)].stats.playlist_uri;
   // The output's own playlist: a master with this one variant.
   files::write_atomic(playlist_, plan::render_master_playlist({master_entry(stats_, playlist_.filename().string(), "audio")}));

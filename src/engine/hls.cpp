@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "av/input.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "engine/cmaf.hpp"
@@ -50,8 +51,12 @@ plan::Variant master_entry(const HlsStats& st, const std::string& uri, const std
   v.height = st.height;
   v.frame_rate = st.frame_rate;
   v.codecs = st.codecs;
+  const fs::path dir = fs::path(uri).parent_path();
+  for (auto r : st.subtitles) {
+    r.uri = (dir / r.uri).generic_string();
+    v.subtitles.push_back(std::move(r));
+  }
   if (!st.variant_uri.empty()) {
-    const fs::path dir = fs::path(uri).parent_path();
     v.uri = (dir / st.variant_uri).generic_string();
     for (const auto& t : st.tracks)
       if (t.audio) {
@@ -171,6 +176,20 @@ const crypto::Block& HlsWriter::key(int index) {
 }
 
 void HlsWriter::seal(const fs::path& file, double duration, bool last) {
+  // Where media time 0 landed in the MPEG-TS timeline (the muxer shifts negative
+  // timestamps), read back from the first segment before it is encrypted: WebVTT
+  // subtitle renditions map their cue times with it.
+  if (segment_ == 0 && !plan_.subtitles.empty()) {
+    av::Input in = av::Input::open(file);
+    av::PacketPtr p = av::make_packet();
+    while (in.read(p.get())) {
+      const AVStream* st = in.stream(p->stream_index);
+      const bool found = st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && p->pts != AV_NOPTS_VALUE;
+      if (found) stats_.timeline_offset = static_cast<double>(p->pts) * av_q2d(st->time_base) - first_start_;
+      av_packet_unref(p.get());
+      if (found) break;
+    }
+  }
   plan::HlsSegmentEntry entry;
   entry.uri = file.filename().string();
   entry.duration = duration;

@@ -53,6 +53,11 @@ struct HlsStats {
   // fMP4 outputs: the variant is the video track's playlist, audio is a rendition group.
   std::string variant_uri;  // "" = the output's own playlist
   std::vector<TrackStats> tracks;
+  // Where media time 0 is in the segments' own timeline (MPEG-TS: the muxer's shift of
+  // negative timestamps; fMP4: the shift to start at zero), seconds: WebVTT renditions
+  // map their cue times onto it (X-TIMESTAMP-MAP).
+  double timeline_offset = 0;
+  std::vector<plan::SubtitleRendition> subtitles;  // WebVTT renditions (engine/subtitles.hpp)
 };
 
 // Peak segment bit rate (RFC 8216 4.3.4.2: the short last segment included) and the

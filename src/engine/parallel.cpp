@@ -16,6 +16,7 @@
 #include "engine/keyframes.hpp"
 #include "engine/segment_file.hpp"
 #include "ops/watermark.hpp"
+#include "engine/subtitles.hpp"
 
 namespace fs = std::filesystem;
 
@@ -100,10 +101,8 @@ JobContext job_context(const TranscodeRequest& request) {
   const StreamInfo* asrc = streams.audio >= 0 ? &source.streams[static_cast<size_t>(streams.audio)] : nullptr;
   std::vector<OutputPlan> plans;
   const ClipWindow clip = resolve_clip(request.clip, source.duration, request.input);
-  const double length = clip.active ? clip.seconds() : source.duration;
   for (const auto& out : request.outputs)
-    plans.push_back(plan_output(out.tmpl, vsrc, asrc, request.input.string(),
-                                ops::on_clip_timeline(out.marks, clip.active ? clip.start : 0, length), length));
+    plans.push_back(plan_transcode_output(out, vsrc, asrc, request.input.string(), clip, source.duration));
   return job_context(request, streams, source.duration, std::move(plans));
 }
 
@@ -227,10 +226,14 @@ Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions&
   std::error_code ec;
   const auto size = fs::file_size(request_.input, ec);
   const auto mtime = fs::last_write_time(request_.input, ec).time_since_epoch().count();
-  job_key_ = stable_hash(fmt::format("{}\n{}\n{}\n{}:{}\n{}\n{}\n{}\n{}\n{}:{}", fs::absolute(request_.input).string(), size,
+  // Burned-in subtitles are part of the segments' pictures: a changed subtitle file is another job.
+  std::string burned;
+  for (const auto& p : context_.plans)
+    for (const auto& script : p.video.burn_scripts) burned += stable_hash(script);
+  job_key_ = stable_hash(fmt::format("{}\n{}\n{}\n{}:{}\n{}\n{}\n{}\n{}\n{}:{}{}", fs::absolute(request_.input).string(), size,
                                      mtime, context_.streams.video, context_.streams.audio, templates_text(request_),
                                      options_.segment_seconds, grid, GOPCAST_VERSION, context_.clip.start,
-                                     context_.clip.active ? context_.clip.end : -1.0));
+                                     context_.clip.active ? context_.clip.end : -1.0, burned));
   // (A live output's plan differs, and so does its template text, hashed above.)
 
   rows_.resize(segments_.size());
@@ -410,7 +413,8 @@ namespace {
 // order, the whole timeline's audio interleaved by decoding time.
 class GatherOutput {
  public:
-  GatherOutput(const JobContext& ctx, size_t output, const Target& target, StagedOutput& staged) : ctx_(ctx), output_(output) {
+  GatherOutput(const JobContext& ctx, size_t output, const Target& target, StagedOutput& staged)
+      : ctx_(ctx), output_(output), target_(target) {
     // HLS is cut, encrypted and listed by gopcast itself; everything else by libavformat.
     if (target.plan.container == Container::m3u8) hls_ = make_playlist_writer(target.file, target.plan, staged);
     else out_ = std::make_unique<av::Output>(target.file, target.plan.muxer.c_str());
@@ -423,6 +427,8 @@ class GatherOutput {
       audio_ = add_stream(audio_reader_->params(0), atb_, {0, 1});
       audio_pending_ = audio_reader_->read(apkt_.get());
     }
+    // Soft subtitles: a third stream from the parsed cues (HLS gets WebVTT renditions at the end).
+    if (out_ && !target.plan.subtitles.empty()) subtitles_.emplace(*out_, target.plan.subtitles);
     if (hls_) hls_->open();
     else open_muxer(*out_, target.plan, target.file);
   }
@@ -452,11 +458,16 @@ class GatherOutput {
 
   void finish() {
     write_audio_until(INT64_MAX);
-    if (hls_) hls_->finish();
-    else out_->finish();
+    if (hls_) {
+      hls_->finish();
+      hls_stats_ = hls_->stats();
+      write_hls_subtitles(target_.file, target_.plan, *hls_stats_);
+    } else {
+      out_->finish();
+    }
   }
   // What an HLS rendition's master-playlist entry needs (after finish).
-  std::optional<HlsStats> hls_stats() const { return hls_ ? std::optional(hls_->stats()) : std::nullopt; }
+  std::optional<HlsStats> hls_stats() const { return hls_stats_; }
 
  private:
   int add_stream(const AVCodecParameters* params, AVRational tb, AVRational fr) {
@@ -468,6 +479,7 @@ class GatherOutput {
   }
 
   void write_audio_until(int64_t vts) {
+    if (subtitles_) subtitles_->write_until(vts, vtb_);
     while (audio_pending_ && (vts == INT64_MAX || av_compare_ts(apkt_->dts, atb_, vts, vtb_) <= 0)) {
       write(apkt_.get(), audio_, atb_);
       av_packet_unref(apkt_.get());
@@ -477,7 +489,10 @@ class GatherOutput {
 
   const JobContext& ctx_;
   size_t output_;
+  const Target& target_;
   std::unique_ptr<av::Output> out_;
+  std::optional<SubtitleMux> subtitles_;
+  std::optional<HlsStats> hls_stats_;
   std::unique_ptr<PlaylistWriter> hls_;
   std::optional<SegmentReader> audio_reader_;
   av::PacketPtr vpkt_ = av::make_packet();

@@ -15,6 +15,7 @@
 #include "av/output.hpp"
 #include "core/log.hpp"
 #include "engine/segment_file.hpp"
+#include "engine/subtitles.hpp"
 #include "plan/segments.hpp"
 
 extern "C" {
@@ -111,7 +112,7 @@ av::VideoSourceParams still_params(const AVFrame* f) {
 // The output's filter graph: its chain plus `tail`, with the watermark images the chain
 // overlays (read from their files here, on whichever worker builds the graph) and,
 // for GIF, the palette as further inputs.
-av::FilterGraph make_graph(const VideoPlan& plan, const av::VideoSourceParams& src, const std::string& tail,
+av::FilterGraph make_graph(const VideoPlan& plan, const fs::path& scratch, const av::VideoSourceParams& src, const std::string& tail,
                            const av::FilterGraph::ExtraInput* palette) {
   std::vector<av::FilterGraph::ExtraInput> extras;
   std::vector<av::FramePtr> stills;
@@ -120,7 +121,7 @@ av::FilterGraph make_graph(const VideoPlan& plan, const av::VideoSourceParams& s
     extras.push_back({image.label, still_params(stills.back().get())});
   }
   if (palette) extras.push_back(*palette);
-  av::FilterGraph graph = av::FilterGraph::video(src, plan.filters + tail, extras);
+  av::FilterGraph graph = av::FilterGraph::video(src, video_filters(plan, scratch) + tail, extras);
   for (size_t i = 0; i < stills.size(); ++i) feed_still(graph, i, stills[i].get());
   return graph;
 }
@@ -128,8 +129,8 @@ av::FilterGraph make_graph(const VideoPlan& plan, const av::VideoSourceParams& s
 // GIF analysis pass: the output's own filters, then one palette over every frame.
 class PaletteChain {
  public:
-  PaletteChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt)
-      : graph_(make_graph(plan, source_params(dec, in, in_fmt), ",palettegen=stats_mode=full", {})) {}
+  PaletteChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt, const fs::path& scratch)
+      : graph_(make_graph(plan, scratch, source_params(dec, in, in_fmt), ",palettegen=stats_mode=full", {})) {}
 
   void push(AVFrame* frame) {
     graph_.push(frame);
@@ -229,10 +230,10 @@ class VideoChain : public EncodeChain {
     if (plan.palette) {
       // One palette for the whole stream.
       const av::FilterGraph::ExtraInput pal{"palette", still_params(palette)};
-      graph_.emplace(make_graph(plan, src, "[gif_pre];[gif_pre][palette]paletteuse=dither=sierra2_4a", &pal));
+      graph_.emplace(make_graph(plan, scratch, src, "[gif_pre];[gif_pre][palette]paletteuse=dither=sierra2_4a", &pal));
       feed_still(*graph_, plan.overlay_images.size(), palette);
     } else {
-      graph_.emplace(make_graph(plan, src, "", nullptr));
+      graph_.emplace(make_graph(plan, scratch, src, "", nullptr));
     }
 
     AVFilterContext* sink = graph_->sink();
@@ -421,6 +422,7 @@ struct Chain {
   std::unique_ptr<AudioChain> audio;
   std::unique_ptr<PaletteChain> palette;
   std::unique_ptr<LoudnessMeter> meter;  // analysis pass: loudness normalisation
+  std::unique_ptr<SubtitleMux> subtitles;  // soft subtitles of a muxed output, all written up front
   int video_copy_stream = -1;
   int audio_copy_stream = -1;
 };
@@ -513,7 +515,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       if (t.plan.video.copy) {
         if (!analysis) ch.video_copy_stream = ch.sink->add_copy_stream(input.stream(streams.video));
       } else if (analysis && t.plan.video.palette) {
-        ch.palette = std::make_unique<PaletteChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx());
+        ch.palette = std::make_unique<PaletteChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx(), t.scratch_dir);
       } else {
         ch.video = std::make_unique<VideoChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx(),
                                                 ch.sink, own_pass, t.scratch_dir, found.palettes[index].get());
@@ -530,7 +532,9 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       if (t.plan.audio.copy) ch.audio_copy_stream = ch.sink->add_copy_stream(input.stream(streams.audio));
       else ch.audio = std::make_unique<AudioChain>(t.plan.audio, *adec, input.stream(streams.audio), ch.sink, found.gains_db[index]);
     }
+    if (ch.output && !t.plan.subtitles.empty()) ch.subtitles = std::make_unique<SubtitleMux>(*ch.output, t.plan.subtitles);
     if (ch.output) open_muxer(*ch.output, t.plan, t.file);
+    if (ch.subtitles) ch.subtitles->write_until(INT64_MAX, AVRational{1, 1});
     chains.push_back(std::move(ch));
   }
 

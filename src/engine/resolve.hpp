@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "av/probe.hpp"
+#include "ops/subtitles.hpp"
 #include "spec/template.hpp"
 #include "spec/watermark.hpp"
 
@@ -74,6 +75,7 @@ struct VideoPlan {
   int threads = 0;
   double keyframe_grid = 0;  // > 0: force a keyframe at every multiple of this many seconds
   bool palette = false;      // GIF: an analysis pass computes one palette over all frames
+  std::vector<std::string> burn_scripts;  // ASS scripts drawn onto the frames (engine/subtitles.hpp)
   RateMode mode = RateMode::onepass;
 };
 
@@ -100,6 +102,7 @@ struct OutputPlan {
   // them on the segment-parallel path; a single pass uses libavformat's hls muxer).
   double hls_segment_seconds = 0;
   HlsSpec hls;
+  std::vector<ops::SubtitleTrack> subtitles;  // soft subtitle streams (engine/subtitles.hpp)
 
   // Whether encoders put codec headers out of band (extradata) for the final file:
   // what the muxer wants, and for fMP4 HLS segments what the mp4 muxer gopcast's HLS

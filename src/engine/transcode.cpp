@@ -14,6 +14,7 @@
 #include "core/paths.hpp"
 #include "ops/watermark.hpp"
 #include "plan/dash.hpp"
+#include "engine/subtitles.hpp"
 #include "plan/playlist.hpp"
 #include "spec/ladder.hpp"
 
@@ -37,10 +38,7 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
     for (const auto& s : p.staged)
       if (s->final_path() == out.path) fail(ErrorCode::OutputNotWritable, "{}: named by two outputs", out.path.string());
     engine::Target target;
-    // A clip's frames are timed from its start; the marks' windows move there with them.
-    const double length = p.clip.active ? p.clip.seconds() : p.source.duration;
-    target.plan = engine::plan_output(out.tmpl, vsrc, asrc, request.input.string(),
-                                      ops::on_clip_timeline(out.marks, p.clip.active ? p.clip.start : 0, length), length);
+    target.plan = plan_transcode_output(out, vsrc, asrc, request.input.string(), p.clip, p.source.duration);
     if (p.clip.active && target.plan.video.present && target.plan.video.copy)
       fail<SpecError>(ErrorCode::Incompatible, "{}: input.start/duration/end_offset: a clip is cut frame-exactly, which needs "
                       "re-encoded video (the template {} copies it)", out.path.string(), out.tmpl.name);
@@ -58,6 +56,16 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
   }
   for (const auto& l : request.ladders) p.masters.push_back(std::make_unique<StagedOutput>(l.master, request.input));
   return p;
+}
+
+engine::OutputPlan plan_transcode_output(const TranscodeOutput& output, const StreamInfo* video, const StreamInfo* audio,
+                                         const std::string& input_name, const engine::ClipWindow& clip, double source_seconds) {
+  // A clip's frames are timed from its start; the marks' windows move there with them.
+  const double length = clip.active ? clip.seconds() : source_seconds;
+  engine::OutputPlan plan = engine::plan_output(output.tmpl, video, audio, input_name,
+                                                ops::on_clip_timeline(output.marks, clip.active ? clip.start : 0, length), length);
+  engine::attach_subtitles(plan, output.subtitles, output.path);
+  return plan;
 }
 
 namespace {
@@ -272,6 +280,7 @@ void expand_ladder(JobOutput& o, const fs::path& master, const Catalog& catalog,
     out.tmpl = std::move(c.tmpl);
     out.user_data = o.user_data;
     out.marks = o.marks;
+    out.subtitles = o.subtitles;
     lo.outputs.push_back(req.outputs.size());
     req.outputs.push_back(std::move(out));
   }
@@ -300,6 +309,7 @@ TranscodeRequest request_for_job(Job job, const Catalog& catalog, const std::vec
     out.tmpl = resolve_output_template(catalog, o, out.path, extra);
     out.user_data = o.user_data;
     out.marks = std::move(o.marks);
+    out.subtitles = o.subtitles;
     req.outputs.push_back(std::move(out));
   }
   return req;

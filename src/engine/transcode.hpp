@@ -21,6 +21,7 @@ struct TranscodeOutput {
   Template tmpl;
   std::string user_data;
   OutputMarks marks;  // watermarks and logo removal
+  std::vector<SubtitleSpec> subtitles;  // external subtitle tracks (engine/subtitles.hpp)
 };
 
 // A bitrate ladder of a request: its renditions are ordinary outputs (aligned HLS
@@ -87,6 +88,11 @@ struct PreparedTranscode {
   std::vector<std::optional<engine::HlsStats>> hls;         // per output, from the gather
 };
 PreparedTranscode prepare_transcode(const TranscodeRequest& request);
+
+// One output's plan against the source: its template and marks resolved
+// (engine::plan_output), then its subtitle files read and checked.
+engine::OutputPlan plan_transcode_output(const TranscodeOutput& output, const StreamInfo* video, const StreamInfo* audio,
+                                         const std::string& input_name, const engine::ClipWindow& clip, double source_seconds);
 
 // Publishes every staged output (all or nothing) and probes what was written.
 std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, PreparedTranscode& prepared,
