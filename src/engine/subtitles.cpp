@@ -48,7 +48,8 @@ std::string graph_value(const std::string& v) {
 
 }  // namespace
 
-void attach_subtitles(OutputPlan& plan, const std::vector<SubtitleSpec>& specs, const fs::path& output) {
+void attach_subtitles(OutputPlan& plan, const std::vector<SubtitleSpec>& specs, const fs::path& output, int64_t from_ms,
+                      int64_t to_ms) {
   if (specs.size() > kMaxSubtitleTracks)
     fail<SpecError>(ErrorCode::OutOfRange, "{}: {} subtitle tracks (at most {})", output.string(), specs.size(), kMaxSubtitleTracks);
   for (const auto& s : specs) {
@@ -68,6 +69,7 @@ void attach_subtitles(OutputPlan& plan, const std::vector<SubtitleSpec>& specs, 
                         s.origin, file);
     }
     ops::SubtitleDoc doc = ops::load_subtitles(s.path, s.charset);
+    if (from_ms != 0 || to_ms != INT64_MAX) doc.cues = ops::clip_cues(doc.cues, from_ms, to_ms);
     if (s.mode == SubtitleMode::burn) {
       ops::BurnStyle style;
       if (!s.font.empty()) style.font = s.font;

@@ -21,7 +21,10 @@ namespace gopcast::engine {
 // subtitles, a wrongly declared charset: errors naming the file) and adds what they
 // hold to `plan`: burn-in needs re-encoded video; soft subtitles need a container that
 // holds them (MP4, MOV, MKV, or HLS with re-encoded video and a VOD playlist).
-void attach_subtitles(OutputPlan& plan, const std::vector<SubtitleSpec>& specs, const std::filesystem::path& output);
+// Cue times are the input's; a clip's outputs get the cues of [from_ms, to_ms) on the
+// clip's own timeline.
+void attach_subtitles(OutputPlan& plan, const std::vector<SubtitleSpec>& specs, const std::filesystem::path& output,
+                      int64_t from_ms = 0, int64_t to_ms = INT64_MAX);
 
 // The video filter chain with the burn-in scripts drawn last (libavfilter's ass filter,
 // which renders by each frame's own timestamp, so any segment of the timeline gets the

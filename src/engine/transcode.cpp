@@ -64,7 +64,10 @@ engine::OutputPlan plan_transcode_output(const TranscodeOutput& output, const St
   const double length = clip.active ? clip.seconds() : source_seconds;
   engine::OutputPlan plan = engine::plan_output(output.tmpl, video, audio, input_name,
                                                 ops::on_clip_timeline(output.marks, clip.active ? clip.start : 0, length), length);
-  engine::attach_subtitles(plan, output.subtitles, output.path);
+  if (clip.active)
+    engine::attach_subtitles(plan, output.subtitles, output.path, std::llround(clip.start * 1000), std::llround(clip.end * 1000));
+  else
+    engine::attach_subtitles(plan, output.subtitles, output.path);
   return plan;
 }
 

@@ -90,7 +90,7 @@ struct PreparedTranscode {
 PreparedTranscode prepare_transcode(const TranscodeRequest& request);
 
 // One output's plan against the source: its template and marks resolved
-// (engine::plan_output), then its subtitle files read and checked.
+// (engine::plan_output), then its subtitle files read and checked (their cues on the clip's timeline).
 engine::OutputPlan plan_transcode_output(const TranscodeOutput& output, const StreamInfo* video, const StreamInfo* audio,
                                          const std::string& input_name, const engine::ClipWindow& clip, double source_seconds);
 

@@ -460,6 +460,18 @@ SubtitleDoc load_subtitles(const fs::path& path, std::string_view charset) {
   return parse_subtitles(to_utf8(bytes, charset, origin), origin);
 }
 
+std::vector<Cue> clip_cues(const std::vector<Cue>& cues, int64_t from_ms, int64_t to_ms) {
+  std::vector<Cue> out;
+  for (const auto& c : cues) {
+    if (c.end_ms <= from_ms || c.start_ms >= to_ms) continue;
+    Cue k = c;
+    k.start_ms = std::max(c.start_ms, from_ms) - from_ms;
+    k.end_ms = std::min(c.end_ms, to_ms) - from_ms;
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
 std::string plain_text(std::string_view cue_text) {
   std::string out;
   for (size_t i = 0; i < cue_text.size();) {

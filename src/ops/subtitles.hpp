@@ -84,6 +84,10 @@ SubtitleDoc load_subtitles(const std::filesystem::path& path, std::string_view c
 // text is not one.
 int64_t parse_timestamp(std::string_view text);
 
+// The cues of a clip [from_ms, to_ms) of the input, on the clip's own timeline (from_ms
+// is 0): shifted, cut to the window, and those outside it left out.
+std::vector<Cue> clip_cues(const std::vector<Cue>& cues, int64_t from_ms, int64_t to_ms);
+
 // Cue text without markup: tags dropped, entities decoded (what a plain-text consumer shows).
 std::string plain_text(std::string_view cue_text);
 // Cue text as ASS Dialogue text: <i> to {\i1} and so on, lines joined with \N.

@@ -211,6 +211,13 @@ def test_declared_charsets_come_out_as_utf8(clip, tmp_path):
         assert cues_read_back(tmp_path / "multi.mp4", f"0:s:{i}") == [(0.5, 2.0, text), (3.0, 4.25, text[::-1])]
 
 
+def test_a_clip_gets_the_cues_of_its_window_on_its_own_timeline(clip, tmp_path):
+    subs = write_srt(tmp_path / "cues.srt", CUES)
+    run_gopcast("transcode", clip, "-o", tmp_path / "clip.mp4", "--start", "1", "--duration", "3", "--set",
+                "video.preset=ultrafast", "-q", "--subtitles", str(subs))
+    assert cues_read_back(tmp_path / "clip.mp4") == [(0.52, 2.48, "Across the cut")]
+
+
 def test_webvtt_and_ass_inputs_as_soft_subtitles_in_mkv(clip, tmp_path):
     vtt = tmp_path / "in.vtt"
     vtt.write_text("WEBVTT\n\nNOTE made at test time\n\nfirst\n00:00.500 --> 00:02.000\n<v Ann>Hello &amp; welcome\n\n"

@@ -153,6 +153,18 @@ TEST(SubtitleFiles, MissingBinaryAndWrongCharsetFilesFailNamingTheFile) {
   EXPECT_EQ(load_subtitles(dir.path / "gbk.srt", "GBK").cues.at(0).text, "中文");
 }
 
+TEST(SubtitleText, AClipGetsItsCuesOnItsOwnTimeline) {
+  std::vector<Cue> cues{Cue{0, 1000, "before"}, Cue{1500, 3500, "across the start"}, Cue{5000, 6000, "inside"},
+                        Cue{9500, 12000, "across the end"}, Cue{12000, 13000, "after"}};
+  const auto c = clip_cues(cues, 2000, 10000);
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0].start_ms, 0);
+  EXPECT_EQ(c[0].end_ms, 1500);
+  EXPECT_EQ(c[1].start_ms, 3000);
+  EXPECT_EQ(c[1].text, "inside");
+  EXPECT_EQ(c[2].end_ms, 8000);
+}
+
 TEST(SubtitleText, AssAndPlainForms) {
   EXPECT_EQ(ass_text("<i>a</i> &lt;b&gt; {x}\nc"), "{\\i1}a{\\i0} <b> (x)\\Nc");
   EXPECT_EQ(plain_text("<b>a</b> &amp; b"), "a & b");
