@@ -149,6 +149,12 @@ int main(int argc, char** argv) {
   tc->add_option("--end-offset", tc_clip.end_offset, "Clip: end this many seconds before the input's end (cut a tail)")
       ->check(CLI::Range(0.0, 1e7))
       ->excludes(tc_duration);
+  AudioMix tc_mix;
+  std::string tc_mix_duration = "first";
+  tc->add_option("--mix", tc_mix.path, "Background audio (music) to mix under the input's audio");
+  tc->add_option("--mix-gain", tc_mix.gain_db, "Its level against the input's audio, dB (default -12)")->check(CLI::Range(-60.0, 20.0));
+  tc->add_option("--mix-duration", tc_mix_duration, "first: as long as the input's audio; longest: as long as the longer")
+      ->check(CLI::IsMember({"first", "longest"}));
   std::vector<std::string> tc_marks, tc_text_marks, tc_delogo;
   tc->add_option("--watermark", tc_marks,
                  "An image watermark: IMAGE[,template=NAME][,position=P][,dx=..][,dy=..][,width=..][,height=..][,opacity=..]"
@@ -239,7 +245,8 @@ int main(int argc, char** argv) {
       out.marks = marks_from_options(tc_marks, tc_text_marks, tc_delogo, Catalog::standard());
       for (const auto& s : tc_subtitles) out.subtitles.push_back(parse_subtitle_option(s));
       Job job;
-      job.input = {tc_input, tc_vstream, tc_astream, tc_clip};
+      tc_mix.longest = tc_mix_duration == "longest";
+      job.input = {tc_input, tc_vstream, tc_astream, tc_clip, tc_mix};
       job.outputs.push_back(out);
       run_job(std::move(job), tc_sets, par, "transcoding", common);
     } else if (*run_cmd) {

@@ -102,7 +102,7 @@ JobContext job_context(const TranscodeRequest& request) {
   std::vector<OutputPlan> plans;
   const ClipWindow clip = resolve_clip(request.clip, source.duration, request.input);
   for (const auto& out : request.outputs)
-    plans.push_back(plan_transcode_output(out, vsrc, asrc, request.input.string(), clip, source.duration));
+    plans.push_back(plan_transcode_output(out, vsrc, asrc, request.input.string(), clip, source.duration, request.mix));
   return job_context(request, streams, source.duration, std::move(plans));
 }
 
@@ -190,6 +190,18 @@ TaskResult run_task(const JobContext& ctx, const TaskSpec& task, const std::atom
   return r;
 }
 
+namespace {
+// What the audio of a job with background audio depends on: the file (as a file: its
+// size and time) and how it is mixed.
+std::string mix_identity(const AudioMix& mix) {
+  if (!mix.active()) return {};
+  std::error_code ec;
+  const auto size = fs::file_size(mix.path, ec);
+  const auto mtime = fs::last_write_time(mix.path, ec).time_since_epoch().count();
+  return fmt::format("\nmix:{}:{}:{}:{}:{}", fs::absolute(mix.path).string(), size, mtime, mix.gain_db, mix.longest);
+}
+}  // namespace
+
 Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions& options, const RunControl& control,
                          std::string engine_name, int workers)
     : request_(request), options_(options), control_(control), engine_name_(std::move(engine_name)), workers_(workers) {
@@ -233,7 +245,7 @@ Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions&
   job_key_ = stable_hash(fmt::format("{}\n{}\n{}\n{}:{}\n{}\n{}\n{}\n{}\n{}:{}{}", fs::absolute(request_.input).string(), size,
                                      mtime, context_.streams.video, context_.streams.audio, templates_text(request_),
                                      options_.segment_seconds, grid, GOPCAST_VERSION, context_.clip.start,
-                                     context_.clip.active ? context_.clip.end : -1.0, burned));
+                                     context_.clip.active ? context_.clip.end : -1.0, burned + mix_identity(request_.mix)));
   // (A live output's plan differs, and so does its template text, hashed above.)
 
   rows_.resize(segments_.size());

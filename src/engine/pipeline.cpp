@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "engine/segment_file.hpp"
 #include "engine/subtitles.hpp"
+#include "ops/watermark.hpp"
 #include "plan/segments.hpp"
 
 extern "C" {
@@ -337,6 +338,21 @@ av::AudioSourceParams audio_source_params(const av::Decoder& dec, const AVStream
   return src;
 }
 
+// The filter graph of an output's audio: its resampling and channel mix (which end in
+// the encoder's sample format), with the background audio read by amovie, resampled
+// alike, at its gain and mixed under (amix without renormalisation, so the track keeps
+// its level), and the loudness gain before the final format.
+std::string audio_chain(const AudioPlan& plan, std::optional<double> gain_db) {
+  std::string chain;
+  if (plan.mix.active())
+    chain = fmt::format("[in]{0}[main];amovie=filename={1},{0},volume={2:.6f}dB[under];"
+                        "[main][under]amix=inputs=2:duration={3}:dropout_transition=0:normalize=0,",
+                        plan.filters, ops::filter_value(plan.mix.path.string()), plan.mix.gain_db,
+                        plan.mix.longest ? "longest" : "first");
+  if (gain_db) chain += fmt::format("volume={:.6f}dB:precision=double,", *gain_db);
+  return chain + plan.filters;
+}
+
 // EBU R128 measurement of an output's audio as it will be encoded (after its resampling
 // and channel mix), over the whole span: libavfilter's ebur128 with true peaks, read
 // from the metadata of the last frame it passes.
@@ -344,7 +360,7 @@ class LoudnessMeter {
  public:
   LoudnessMeter(const AudioPlan& plan, const av::Decoder& dec, const AVStream* in) {
     av::AudioSourceParams src = audio_source_params(dec, in);
-    graph_.emplace(av::FilterGraph::audio(src, plan.filters + ",ebur128=metadata=1:peak=true"));
+    graph_.emplace(av::FilterGraph::audio(src, audio_chain(plan, std::nullopt) + ",ebur128=metadata=1:peak=true"));
     av_channel_layout_uninit(&src.layout);
   }
   void push(AVFrame* frame) {
@@ -384,9 +400,7 @@ class AudioChain : public EncodeChain {
   AudioChain(const AudioPlan& plan, const av::Decoder& dec, const AVStream* in, av::Sink* out, std::optional<double> gain_db)
       : EncodeChain(plan.encoder.c_str(), out) {
     av::AudioSourceParams src = audio_source_params(dec, in);
-    // The gain first: the plan's chain ends in the encoder's sample format.
-    const std::string chain = gain_db ? fmt::format("volume={:.6f}dB:precision=double,{}", *gain_db, plan.filters) : plan.filters;
-    graph_.emplace(av::FilterGraph::audio(src, chain));
+    graph_.emplace(av::FilterGraph::audio(src, audio_chain(plan, gain_db)));
     av_channel_layout_uninit(&src.layout);
 
     AVCodecContext* c = encoder_.ctx();

@@ -9,6 +9,7 @@
 
 #include "av/probe.hpp"
 #include "ops/subtitles.hpp"
+#include "spec/job.hpp"
 #include "spec/template.hpp"
 #include "spec/watermark.hpp"
 
@@ -90,6 +91,7 @@ struct AudioPlan {
   std::string filters;
   std::optional<double> loudness;  // LUFS: an analysis pass measures, then one gain applies
   double true_peak = -1;           // dBTP ceiling for that gain
+  AudioMix mix;                    // background audio mixed under the track
 };
 
 struct OutputPlan {

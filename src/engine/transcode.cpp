@@ -32,13 +32,22 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
     p.streams.audio = input.select(AVMEDIA_TYPE_AUDIO, request.audio_stream, "audio_stream");
   }
   p.clip = engine::resolve_clip(request.clip, p.source.duration, request.input);
+  if (request.mix.active()) {
+    // Found out now, not after the video is encoded: the music must open and hold audio.
+    av::Input music = av::Input::open(request.mix.path);
+    if (music.select(AVMEDIA_TYPE_AUDIO, "", "input.mix") < 0)
+      fail<MediaError>(ErrorCode::ResourceContentBad, "{}: input.mix: has no audio stream to mix in", request.mix.path.string());
+    if (p.streams.audio < 0)
+      fail<MediaError>(ErrorCode::ResourceContentBad, "{}: input.mix: the input has no audio to mix {} under",
+                       request.input.string(), request.mix.path.string());
+  }
   const StreamInfo* vsrc = p.streams.video >= 0 ? &p.source.streams[static_cast<size_t>(p.streams.video)] : nullptr;
   const StreamInfo* asrc = p.streams.audio >= 0 ? &p.source.streams[static_cast<size_t>(p.streams.audio)] : nullptr;
   for (const auto& out : request.outputs) {
     for (const auto& s : p.staged)
       if (s->final_path() == out.path) fail(ErrorCode::OutputNotWritable, "{}: named by two outputs", out.path.string());
     engine::Target target;
-    target.plan = plan_transcode_output(out, vsrc, asrc, request.input.string(), p.clip, p.source.duration);
+    target.plan = plan_transcode_output(out, vsrc, asrc, request.input.string(), p.clip, p.source.duration, request.mix);
     if (p.clip.active && target.plan.video.present && target.plan.video.copy)
       fail<SpecError>(ErrorCode::Incompatible, "{}: input.start/duration/end_offset: a clip is cut frame-exactly, which needs "
                       "re-encoded video (the template {} copies it)", out.path.string(), out.tmpl.name);
@@ -59,7 +68,8 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
 }
 
 engine::OutputPlan plan_transcode_output(const TranscodeOutput& output, const StreamInfo* video, const StreamInfo* audio,
-                                         const std::string& input_name, const engine::ClipWindow& clip, double source_seconds) {
+                                         const std::string& input_name, const engine::ClipWindow& clip, double source_seconds,
+                                         const AudioMix& mix) {
   // A clip's frames are timed from its start; the marks' windows move there with them.
   const double length = clip.active ? clip.seconds() : source_seconds;
   engine::OutputPlan plan = engine::plan_output(output.tmpl, video, audio, input_name,
@@ -68,6 +78,12 @@ engine::OutputPlan plan_transcode_output(const TranscodeOutput& output, const St
     engine::attach_subtitles(plan, output.subtitles, output.path, std::llround(clip.start * 1000), std::llround(clip.end * 1000));
   else
     engine::attach_subtitles(plan, output.subtitles, output.path);
+  if (mix.active() && plan.audio.present) {
+    if (plan.audio.copy)
+      fail<SpecError>(ErrorCode::Incompatible, "{}: input.mix: mixing needs re-encoded audio (the template {} copies it)",
+                      output.path.string(), output.tmpl.name);
+    plan.audio.mix = mix;
+  }
   return plan;
 }
 
@@ -298,6 +314,7 @@ TranscodeRequest request_for_job(Job job, const Catalog& catalog, const std::vec
   req.video_stream = job.input.video_stream;
   req.audio_stream = job.input.audio_stream;
   req.clip = job.input.clip;
+  req.mix = job.input.mix;
   std::optional<int> height;  // probed once, only for ladders
   for (size_t i = 0; i < job.outputs.size(); ++i) {
     auto& o = job.outputs[i];

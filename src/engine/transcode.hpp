@@ -40,6 +40,7 @@ struct TranscodeRequest {
   std::vector<TranscodeOutput> outputs;
   std::vector<LadderOutput> ladders;
   Clip clip;  // the part of the input every output holds
+  AudioMix mix;  // background audio under every output's audio
 };
 
 struct OutputResult {
@@ -92,7 +93,8 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request);
 // One output's plan against the source: its template and marks resolved
 // (engine::plan_output), then its subtitle files read and checked (their cues on the clip's timeline).
 engine::OutputPlan plan_transcode_output(const TranscodeOutput& output, const StreamInfo* video, const StreamInfo* audio,
-                                         const std::string& input_name, const engine::ClipWindow& clip, double source_seconds);
+                                         const std::string& input_name, const engine::ClipWindow& clip, double source_seconds,
+                                         const AudioMix& mix = {});
 
 // Publishes every staged output (all or nothing) and probes what was written.
 std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, PreparedTranscode& prepared,

@@ -48,6 +48,18 @@ Job load_job(const fs::path& path, bool input_optional) {
   job.input.clip.end_offset = input.number("end_offset", 0, 1e7);
   if (job.input.clip.duration && job.input.clip.end_offset)
     input.fail_at("end_offset", ErrorCode::Incompatible, "give duration or end_offset, not both");
+  {
+    auto mix = input.table("mix");
+    auto mix_path = mix.string("path");
+    if (mix_path) job.input.mix.path = resolve(*mix_path);
+    auto gain = mix.number("gain", -60, 20);
+    auto duration = mix.choice("duration", {"first", "longest"});
+    if (gain) job.input.mix.gain_db = *gain;
+    if (duration) job.input.mix.longest = *duration == "longest";
+    if (!mix_path && (gain || duration))
+      fail<SpecError>(ErrorCode::InvalidKey, "{}: input.mix.path: missing (the audio file to mix in)", origin);
+    mix.finish();
+  }
   input.finish();
 
   auto parallel = root.table("parallel");
@@ -134,6 +146,10 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
   if (job.input.clip.start > 0) input.insert("start", job.input.clip.start);
   if (job.input.clip.duration) input.insert("duration", *job.input.clip.duration);
   if (job.input.clip.end_offset) input.insert("end_offset", *job.input.clip.end_offset);
+  if (job.input.mix.active())
+    input.insert("mix", toml::table{{"path", job.input.mix.path.string()},
+                                    {"gain", job.input.mix.gain_db},
+                                    {"duration", job.input.mix.longest ? "longest" : "first"}});
   toml::table root{{"input", std::move(input)}};
   toml::table parallel;
   if (job.parallel.segment_seconds) parallel.insert("segment_seconds", *job.parallel.segment_seconds);

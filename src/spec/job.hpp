@@ -25,11 +25,22 @@ struct Clip {
   bool active() const { return start > 0 || duration || end_offset; }
 };
 
+// Background audio mixed under the input's own audio track ([input.mix]): it starts
+// with the output, at `gain_db` against the track, and the mix lasts as long as the
+// input's audio (`longest` = false) or as long as the longer of the two.
+struct AudioMix {
+  std::filesystem::path path;  // "" = no mix
+  double gain_db = -12;
+  bool longest = false;
+  bool active() const { return !path.empty(); }
+};
+
 struct JobInput {
   std::filesystem::path path;
   std::string video_stream;  // selector ("0:v:0"), "" = best
   std::string audio_stream;  // selector ("0:a:1"), "" = best
   Clip clip;                 // start, duration, end_offset in [input]
+  AudioMix mix;              // [input.mix]
 };
 
 struct JobOutput {
