@@ -163,6 +163,22 @@ def test_both_shared_srt_files_give_their_real_cues_as_mov_text(echo_soft):
     assert es[-1] == (42.0, 45.0, "Espero te guste.\nVen y sígueme en  twitter.com/johndyer")
 
 
+def test_soft_subtitles_join_a_stream_copy(tmp_path):
+    """The single-pass path (a remux copies video and audio): the cues still come back as mov_text."""
+    source = tmp_path / "echo.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(media("me-echo-hereweare-vp8.webm")), "-t", "20",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-vf", "scale=160:-2", "-c:a", "aac", str(source)], check=True)
+    out = tmp_path / "remux.mp4"
+    run_gopcast("transcode", source, "-o", out, "-t", "remux-mp4", "--subtitles", f"{media('me-subs-en.srt')}:lang=eng")
+    def video_md5(path):
+        return subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0", "-f", "md5", "-"],
+                              capture_output=True, text=True, check=True).stdout
+    assert video_md5(out) == video_md5(source)  # the video is the source's, untouched
+    en = cues_read_back(out, "0:s:0")
+    assert en[0] == EN_FIRST and en[1] == (4.0, 7.0, "But browser vendors couldn't agree on a codec")
+    assert all(b <= 20.5 for _, b, _ in en[:5])
+
+
 def test_hls_gets_webvtt_renditions_in_a_master_playlist(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
