@@ -18,7 +18,7 @@ from ._gopcast import __version__  # noqa: F401
 
 __all__ = [
     # media
-    "probe", "snapshot",
+    "probe", "snapshot", "cover",
     # templates and jobs
     "Template", "VideoSettings", "AudioSettings", "TransSettings", "MuxSettings", "HlsSettings",
     "templates",

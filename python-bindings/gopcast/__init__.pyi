@@ -59,6 +59,10 @@ def snapshot(path: _PathLike, times: float, width: int | None = None, height: in
 def snapshot(path: _PathLike, times: Sequence[float], width: int | None = None, height: int | None = None,
              video_stream: str = "", return_times: bool = False) -> list[npt.NDArray[np.uint8]]: ...
 
+def cover(path: _PathLike, candidates: int = 24, width: int | None = None, height: int | None = None,
+          video_stream: str = "") -> tuple[npt.NDArray[np.uint8], dict[str, Any]]:
+    """The best cover frame and its score, as `gopcast cover` picks it."""
+
 # --- templates -------------------------------------------------------------------
 
 def templates() -> list[dict[str, str]]:

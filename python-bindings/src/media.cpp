@@ -1,10 +1,12 @@
-// gopcast.probe and gopcast.snapshot.
+// gopcast.probe, gopcast.snapshot and gopcast.cover.
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
 #include "av/probe.hpp"
+#include "core/error.hpp"
 #include "bindings.hpp"
+#include "ops/cover.hpp"
 #include "ops/snapshot.hpp"
 
 namespace gopcast::python {
@@ -44,9 +46,55 @@ py::object snapshot(PathArg path, TimesArg times, std::optional<int> width, std:
   return py::make_tuple(pictures, scalar ? shown[0] : py::object(shown));
 }
 
+py::dict score_dict(const ops::CoverScore& s) {
+  py::dict d;
+  d["total"] = s.total;
+  d["exposure"] = s.exposure;
+  d["contrast"] = s.contrast;
+  d["sharpness"] = s.sharpness;
+  d["detail"] = s.detail;
+  d["colour"] = s.colour;
+  d["transition"] = s.transition;
+  return d;
+}
+
+py::tuple cover(PathArg path, int candidates, std::optional<int> width, std::optional<int> height, const std::string& video_stream) {
+  if (candidates < 1 || candidates > 1000)
+    fail<SpecError>(ErrorCode::OutOfRange, "candidates: {} is out of range 1..1000", candidates);
+  ops::CoverOptions options;
+  options.candidates = candidates;
+  options.size = {width, height};
+  options.video_stream = video_stream;
+  std::atomic<bool> stop{false};
+  options.cancel = &stop;
+  const auto file = to_path(path);
+  ops::CoverPick pick;
+  run_interruptible([&] { pick = ops::pick_cover(file, options); }, stop);
+  py::dict info;
+  info["time"] = pick.frame.seconds();
+  info["score"] = score_dict(pick.score);
+  py::list all;
+  for (const auto& c : pick.candidates) {
+    py::dict d;
+    d["time"] = c.time;
+    d["score"] = score_dict(c.score);
+    all.append(d);
+  }
+  info["candidates"] = all;
+  return py::make_tuple(frame_array(pick.frame), info);
+}
+
 }  // namespace
 
 void register_media(py::module_& m) {
+  m.def("cover", &cover, py::arg("path"), py::arg("candidates") = 24, py::arg("width") = py::none(),
+        py::arg("height") = py::none(), py::arg("video_stream") = "",
+        "The best cover frame, as `gopcast cover` picks it (docs/snapshots.md): `candidates`\n"
+        "frames spread over the middle 90% of the input are scored (exposure, contrast,\n"
+        "sharpness, detail, colour; frames in a cross-fade or fade score low) and the best wins.\n\n"
+        "Returns (picture, info): the picture as an (H, W, 3) uint8 RGB array (width/height as\n"
+        "in snapshot), and a dict with its time (seconds), its score components and every\n"
+        "candidate's time and score. Ctrl-C interrupts it.");
   m.def(
       "probe",
       [](PathArg path) {

@@ -1,12 +1,13 @@
 """gopcast.snapshot: in-memory RGB frames, compared with what the ffmpeg tool decodes at
 the same time (`ffmpeg -ss T -i FILE -frames:v 1 -f rawvideo -pix_fmt rgb24 -`)."""
+import json
 import subprocess
 
 import numpy as np
 import pytest
 
 import gopcast
-from conftest import media
+from conftest import BIN, media
 
 
 def ffmpeg_frame(path, t, width, height, scale=None):
@@ -83,3 +84,20 @@ def test_rotated_video_comes_out_upright_as_ffmpeg_turns_it(derived):
     assert frame.shape == (854, 480, 3)
     assert np.array_equal(frame, ffmpeg_frame(rotated, 1.0, 480, 854))
     assert gopcast.snapshot(rotated, 1.0, width=120).shape == (214, 120, 3)
+
+
+def test_cover_is_the_commands_pick_and_the_frame_at_its_time(tmp_path):
+    picture, info = gopcast.cover(media("bbb-480p-30s.mp4"), candidates=12, width=320)
+    assert picture.shape == (180, 320, 3) and picture.dtype == np.uint8
+    assert len(info["candidates"]) >= 6
+    best = max(c["score"]["total"] for c in info["candidates"])
+    assert info["score"]["total"] == best and 0 < best <= 1
+    # The same pick as the command line's.
+    out = tmp_path / "cover.jpg"
+    cli = json.loads(subprocess.run([str(BIN), "cover", str(media("bbb-480p-30s.mp4")), "-o", str(out), "--candidates", "12",
+                                     "--json"], capture_output=True, text=True, check=True).stdout)
+    assert abs(cli["time"] - info["time"]) < 1e-6
+    # The picture is the ffmpeg tool's frame at that time.
+    assert psnr(picture, ffmpeg_frame(media("bbb-480p-30s.mp4"), info["time"], 320, 180, scale="320:180")) > 35
+    with pytest.raises(gopcast.OutOfRange, match="candidates"):
+        gopcast.cover(media("bbb-480p-30s.mp4"), candidates=0)
