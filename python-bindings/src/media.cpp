@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "bindings.hpp"
 #include "ops/cover.hpp"
+#include "ops/stills.hpp"
 #include "ops/snapshot.hpp"
 
 namespace gopcast::python {
@@ -46,18 +47,6 @@ py::object snapshot(PathArg path, TimesArg times, std::optional<int> width, std:
   return py::make_tuple(pictures, scalar ? shown[0] : py::object(shown));
 }
 
-py::dict score_dict(const ops::CoverScore& s) {
-  py::dict d;
-  d["total"] = s.total;
-  d["exposure"] = s.exposure;
-  d["contrast"] = s.contrast;
-  d["sharpness"] = s.sharpness;
-  d["detail"] = s.detail;
-  d["colour"] = s.colour;
-  d["transition"] = s.transition;
-  return d;
-}
-
 py::tuple cover(PathArg path, int candidates, std::optional<int> width, std::optional<int> height, const std::string& video_stream) {
   if (candidates < 1 || candidates > 1000)
     fail<SpecError>(ErrorCode::OutOfRange, "candidates: {} is out of range 1..1000", candidates);
@@ -72,12 +61,12 @@ py::tuple cover(PathArg path, int candidates, std::optional<int> width, std::opt
   run_interruptible([&] { pick = ops::pick_cover(file, options); }, stop);
   py::dict info;
   info["time"] = pick.frame.seconds();
-  info["score"] = score_dict(pick.score);
+  info["score"] = to_python(ops::to_json(pick.score));
   py::list all;
   for (const auto& c : pick.candidates) {
     py::dict d;
     d["time"] = c.time;
-    d["score"] = score_dict(c.score);
+    d["score"] = to_python(ops::to_json(c.score));
     all.append(d);
   }
   info["candidates"] = all;
@@ -93,7 +82,8 @@ void register_media(py::module_& m) {
         "frames spread over the middle 90% of the input are scored (exposure, contrast,\n"
         "sharpness, detail, colour; frames in a cross-fade or fade score low) and the best wins.\n\n"
         "Returns (picture, info): the picture as an (H, W, 3) uint8 RGB array (width/height as\n"
-        "in snapshot), and a dict with its time (seconds), its score components and every\n"
+        "in snapshot), and a dict with its time (seconds), its score (components and measures,\n"
+        "as `gopcast cover --json` prints them) and every\n"
         "candidate's time and score. Ctrl-C interrupts it.");
   m.def(
       "probe",

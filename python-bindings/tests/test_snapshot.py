@@ -97,6 +97,7 @@ def test_cover_is_the_commands_pick_and_the_frame_at_its_time(tmp_path):
     cli = json.loads(subprocess.run([str(BIN), "cover", str(media("bbb-480p-30s.mp4")), "-o", str(out), "--candidates", "12",
                                      "--json"], capture_output=True, text=True, check=True).stdout)
     assert abs(cli["time"] - info["time"]) < 1e-6
+    assert info["score"] == cli["score"] and "measures" in info["score"]  # the same dict as --json
     # The picture is the ffmpeg tool's frame at that time.
     assert psnr(picture, ffmpeg_frame(media("bbb-480p-30s.mp4"), info["time"], 320, 180, scale="320:180")) > 35
     with pytest.raises(gopcast.OutOfRange, match="candidates"):

@@ -239,6 +239,16 @@ StillsResult StagedStills::commit() {
   return result_;
 }
 
+nlohmann::json to_json(const CoverScore& s) {
+  return nlohmann::json{{"total", s.total},       {"exposure", s.exposure},
+                        {"contrast", s.contrast}, {"sharpness", s.sharpness},
+                        {"detail", s.detail},     {"colour", s.colour},
+                        {"transition", s.transition},
+                        {"measures", {{"luma_mean", s.luma_mean}, {"luma_std", s.luma_std},
+                                      {"laplacian_variance", s.laplacian_variance}, {"entropy_bits", s.entropy_bits},
+                                      {"colourfulness", s.colourfulness}, {"change", s.change}, {"residual", s.residual}}}};
+}
+
 nlohmann::json to_json(const StillsResult& r) {
   nlohmann::json images = nlohmann::json::array();
   for (const auto& i : r.images) {
@@ -257,20 +267,11 @@ nlohmann::json to_json(const StillsResult& r) {
                   {"tile_height", r.layout->tile_height}, {"padding", r.layout->padding}, {"margin", r.layout->margin}};
     j["vtt"] = r.vtt.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.vtt.string());
   }
-  auto score_json = [](const CoverScore& s) {
-    return nlohmann::json{{"total", s.total},       {"exposure", s.exposure},
-                          {"contrast", s.contrast}, {"sharpness", s.sharpness},
-                          {"detail", s.detail},     {"colour", s.colour},
-                          {"transition", s.transition},
-                          {"measures", {{"luma_mean", s.luma_mean}, {"luma_std", s.luma_std},
-                                        {"laplacian_variance", s.laplacian_variance}, {"entropy_bits", s.entropy_bits},
-                                        {"colourfulness", s.colourfulness}, {"change", s.change}, {"residual", s.residual}}}};
-  };
   if (r.cover) {
     j["time"] = r.images.at(0).time;
-    j["score"] = score_json(*r.cover);
+    j["score"] = to_json(*r.cover);
     nlohmann::json c = nlohmann::json::array();
-    for (const auto& cand : r.candidates) c.push_back({{"time", cand.time}, {"score", score_json(cand.score)}});
+    for (const auto& cand : r.candidates) c.push_back({{"time", cand.time}, {"score", to_json(cand.score)}});
     j["candidates"] = std::move(c);
   }
   return j;

@@ -80,6 +80,8 @@ ImageTargets image_targets(const std::string& path, const std::filesystem::path&
                            const std::string& origin);
 
 nlohmann::json to_json(const StillsResult& result);
+// A cover score as `gopcast cover --json` prints it: the components and their measures.
+nlohmann::json to_json(const CoverScore& score);
 // One line per image: "PATH  t=REQUESTED s  frame=TIME s  WxH" (sprites: the tile's sheet and
 // rectangle; covers: the score).
 std::string summary(const StillsResult& result);
