@@ -47,13 +47,7 @@ int CmafWriter::add_encoded_stream(const AVCodecParameters* params, AVRational t
     const auto codec = params->codec_id == AV_CODEC_ID_HEVC ? plan::hevc_codec_string(params->extradata, static_cast<size_t>(params->extradata_size))
                                                             : plan::avc_codec_string(params->extradata, static_cast<size_t>(params->extradata_size));
     t.stats.codecs = codec.value_or("");
-    stats_.width = params->width;
-    stats_.height = params->height;
-    if (frame_rate.num > 0 && frame_rate.den > 0) {
-      stats_.frame_rate = av_q2d(frame_rate);
-      stats_.frame_rate_num = frame_rate.num;
-      stats_.frame_rate_den = frame_rate.den;
-    }
+    stats_.set_video(params, frame_rate);
     video_ = static_cast<int>(tracks_.size());
   } else {
     t.stats.codecs = audio_codec_string(params);

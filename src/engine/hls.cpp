@@ -18,6 +18,15 @@ fs::path hls_key_dir(const HlsSpec& spec, const fs::path& output) {
 
 std::string hls_key_name(const fs::path& playlist, int index) { return fmt::format("{}-{}.key", playlist.stem().string(), index); }
 
+void HlsStats::set_video(const AVCodecParameters* params, AVRational rate) {
+  width = params->width;
+  height = params->height;
+  if (rate.num > 0 && rate.den > 0) {
+    frame_rate_num = rate.num;
+    frame_rate_den = rate.den;
+  }
+}
+
 BitRates bit_rates(const std::vector<int64_t>& bytes, const std::vector<double>& seconds) {
   BitRates r;
   int64_t total = 0;
@@ -49,7 +58,7 @@ plan::Variant master_entry(const HlsStats& st, const std::string& uri, const std
   v.average_bandwidth = r.average;
   v.width = st.width;
   v.height = st.height;
-  v.frame_rate = st.frame_rate;
+  v.frame_rate = st.frame_rate();
   v.codecs = st.codecs;
   const fs::path dir = fs::path(uri).parent_path();
   for (auto r : st.subtitles) {
@@ -98,13 +107,7 @@ int HlsWriter::add_encoded_stream(const AVCodecParameters* params, AVRational ti
   if (params->codec_type == AVMEDIA_TYPE_VIDEO && video_ < 0) {
     video_ = index;
     video_codec_ = params->codec_id;
-    stats_.width = params->width;
-    stats_.height = params->height;
-    stats_.frame_rate = frame_rate.num > 0 && frame_rate.den > 0 ? av_q2d(frame_rate) : 0;
-    if (stats_.frame_rate > 0) {
-      stats_.frame_rate_num = frame_rate.num;
-      stats_.frame_rate_den = frame_rate.den;
-    }
+    stats_.set_video(params, frame_rate);
     if (params->extradata_size > 0) note_video_codec(params->extradata, static_cast<size_t>(params->extradata_size));
   } else if (params->codec_type == AVMEDIA_TYPE_AUDIO) {
     audio_codecs_ = audio_codec_string(params);

@@ -47,8 +47,7 @@ struct HlsStats {
   std::vector<int64_t> segment_bytes;  // all tracks of segment i together
   std::vector<double> segment_seconds;
   int width = 0, height = 0;
-  double frame_rate = 0;
-  int frame_rate_num = 0, frame_rate_den = 1;
+  int frame_rate_num = 0, frame_rate_den = 1;  // 0/1: unknown
   std::string codecs;  // RFC 6381, video then audio
   // fMP4 outputs: the variant is the video track's playlist, audio is a rendition group.
   std::string variant_uri;  // "" = the output's own playlist
@@ -58,6 +57,10 @@ struct HlsStats {
   // map their cue times onto it (X-TIMESTAMP-MAP).
   double timeline_offset = 0;
   std::vector<plan::SubtitleRendition> subtitles;  // WebVTT renditions (engine/subtitles.hpp)
+
+  double frame_rate() const { return frame_rate_num > 0 ? static_cast<double>(frame_rate_num) / frame_rate_den : 0; }
+  // The video stream's picture size and frame rate (both writers take them the same way).
+  void set_video(const AVCodecParameters* params, AVRational rate);
 };
 
 // Peak segment bit rate (RFC 8216 4.3.4.2: the short last segment included) and the
