@@ -114,13 +114,9 @@ void CmafWriter::write_now(AVPacket* packet, int stream, AVRational time_base) {
   }
   Track& t = tracks_.at(static_cast<size_t>(stream));
   if (stream == video_ && packet->pts != AV_NOPTS_VALUE) {
-    const double s = static_cast<double>(packet->pts) * av_q2d(time_base);
-    const double dur = packet->duration > 0 ? static_cast<double>(packet->duration) * av_q2d(time_base) : 0;
-    if (first_start_ < 0) first_start_ = s;
-    // The same grid rule as TS segments: the first keyframe at or past the next grid
-    // point, with half a frame of slack for rounding.
-    const double boundary = first_start_ + (segment_ + 1) * plan_.hls_segment_seconds - std::max(dur / 2, 1e-3);
-    if ((packet->flags & AV_PKT_FLAG_KEY) && s >= boundary && t.segment_has_samples) cut(true);
+    if (first_start_ < 0) first_start_ = static_cast<double>(packet->pts) * av_q2d(time_base);
+    if (t.segment_has_samples && starts_next_segment(packet, time_base, first_start_, segment_, plan_.hls_segment_seconds))
+      cut(true);
   }
   if (packet->pts != AV_NOPTS_VALUE) {
     const int64_t pts = av_rescale_q(packet->pts, time_base, t.time_base);

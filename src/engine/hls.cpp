@@ -76,6 +76,13 @@ plan::Variant master_entry(const HlsStats& st, const std::string& uri, const std
   return v;
 }
 
+bool starts_next_segment(const AVPacket* video, AVRational time_base, double first_start, int segment, double grid_seconds) {
+  if (!(video->flags & AV_PKT_FLAG_KEY) || video->pts == AV_NOPTS_VALUE) return false;
+  const double t = static_cast<double>(video->pts) * av_q2d(time_base);
+  const double dur = video->duration > 0 ? static_cast<double>(video->duration) * av_q2d(time_base) : 0;
+  return t >= first_start + (segment + 1) * grid_seconds - std::max(dur / 2, 1e-3);
+}
+
 std::string audio_codec_string(const AVCodecParameters* params) {
   // AAC LC is mp4a.40.2, HE-AAC mp4a.40.5; MP3 is mp4a.40.34 (RFC 6381 / HLS authoring).
   if (params->codec_id == AV_CODEC_ID_AAC) return params->profile == FF_PROFILE_AAC_HE ? "mp4a.40.5" : "mp4a.40.2";
@@ -137,10 +144,7 @@ void HlsWriter::write(AVPacket* packet, int stream, AVRational time_base) {
     const double t = static_cast<double>(packet->pts) * av_q2d(time_base);
     const double dur = packet->duration > 0 ? static_cast<double>(packet->duration) * av_q2d(time_base) : 0;
     if (first_start_ < 0) first_start_ = segment_start_ = t;
-    // A new segment starts at the first keyframe at or past the next grid point; half a
-    // frame of slack absorbs rounding of the grid to the stream's time base.
-    const double boundary = first_start_ + (segment_ + 1) * plan_.hls_segment_seconds - std::max(dur / 2, 1e-3);
-    if ((packet->flags & AV_PKT_FLAG_KEY) && t >= boundary) {
+    if (starts_next_segment(packet, time_base, first_start_, segment_, plan_.hls_segment_seconds)) {
       // What the muxer holds goes into the finished segment; the rest into the next one.
       const fs::path finished = current_;
       current_ = segment_path(segment_ + 1);

@@ -78,6 +78,12 @@ BitRates bit_rates(const TrackStats& track);
 // playlist instead, with its audio playlist as the rendition group `audio_group`.
 plan::Variant master_entry(const HlsStats& st, const std::string& uri, const std::string& audio_group);
 
+// Whether a video packet starts HLS segment `segment` + 1 of a playlist whose first
+// video frame is at `first_start` seconds: the first keyframe at or past the next grid
+// point, with half a frame of slack for the grid's rounding to the stream's time base
+// (the one rule of the TS and fMP4 writers).
+bool starts_next_segment(const AVPacket* video, AVRational time_base, double first_start, int segment, double grid_seconds);
+
 // RFC 6381 name of an audio codec as HLS and DASH write it ("" when it has none).
 std::string audio_codec_string(const AVCodecParameters* params);
 
