@@ -57,7 +57,7 @@ std::string encode_task(const eng::TaskSpec& t) {
   put<int32_t>(s, static_cast<int32_t>(t.kind));
   const auto& g = t.segment;
   for (int64_t v : {int64_t{g.index}, g.first_frame, g.end_frame, g.start_pts, g.end_pts, int64_t{g.time_base.num},
-                    int64_t{g.time_base.den}})
+                    int64_t{g.time_base.den}, int64_t{g.entry}, g.entry_offset_us, g.entry_end_pts})
     put(s, v);
   return s;
 }
@@ -73,6 +73,9 @@ eng::TaskSpec decode_task(const std::string& s) {
   g.end_pts = get<int64_t>(s, pos);
   g.time_base.num = static_cast<int>(get<int64_t>(s, pos));
   g.time_base.den = static_cast<int>(get<int64_t>(s, pos));
+  g.entry = static_cast<int>(get<int64_t>(s, pos));
+  g.entry_offset_us = get<int64_t>(s, pos);
+  g.entry_end_pts = get<int64_t>(s, pos);
   return t;
 }
 

@@ -34,7 +34,6 @@ py::array text_column(const std::vector<Row>& rows, F get) {
   return py::module_::import("numpy").attr("array")(values, py::arg("dtype") = "str");
 }
 
-double seconds(int64_t pts, Ratio tb) { return static_cast<double>(pts) * tb.num / tb.den; }
 
 py::dict segments(const ManifestObj& m) {
   using R = manifest::SegmentRecord;
@@ -48,14 +47,16 @@ py::dict segments(const ManifestObj& m) {
   d["end_pts"] = column<int64_t>(rows, [](const R& r) { return r.segment.end_pts; });
   d["time_base_num"] = column<int32_t>(rows, [](const R& r) { return r.segment.time_base.num; });
   d["time_base_den"] = column<int32_t>(rows, [](const R& r) { return r.segment.time_base.den; });
-  d["start_seconds"] = column<double>(rows, [](const R& r) { return seconds(r.segment.start_pts, r.segment.time_base); });
-  d["end_seconds"] = column<double>(rows, [](const R& r) { return seconds(r.segment.end_pts, r.segment.time_base); });
+  d["start_seconds"] = column<double>(rows, [](const R& r) { return r.segment.timeline_start(); });
+  d["end_seconds"] = column<double>(rows, [](const R& r) { return r.segment.timeline_end(); });
   d["bytes"] = column<int64_t>(rows, [](const R& r) { return r.bytes; });
   d["encode_seconds"] = column<double>(rows, [](const R& r) { return r.encode_seconds; });
   d["rank"] = column<int32_t>(rows, [](const R& r) { return r.rank; });
   d["host"] = text_column(rows, [](const R& r) { return r.host; });
   d["status"] = text_column(rows, [](const R& r) { return std::string(manifest::status_name(r.status)); });
   d["attempts"] = column<int32_t>(rows, [](const R& r) { return r.attempts; });
+  d["entry"] = column<int32_t>(rows, [](const R& r) { return r.segment.entry; });
+  d["entry_offset_us"] = column<int64_t>(rows, [](const R& r) { return r.segment.entry_offset_us; });
   return d;
 }
 
@@ -119,7 +120,7 @@ numpy str arrays (h5py gives them as bytes).)doc")
       .def_property_readonly("segments", &segments,
                              "One entry per /segments field (index, first_frame, last_frame, frames, start_pts, end_pts,\n"
                              "time_base_num, time_base_den, start_seconds, end_seconds, bytes, encode_seconds, rank,\n"
-                             "host, status, attempts), each a numpy array with one value per segment.")
+                             "host, status, attempts, entry, entry_offset_us), each a numpy array with one value per segment.")
       .def_property_readonly("keyframes", &keyframes,
                              "The keyframe index (/keyframes): pts, seconds, frames, byte_pos as numpy arrays.")
       .def_property_readonly(

@@ -131,10 +131,17 @@ int main(int argc, char** argv) {
   add_common(tshow, common, false);
 
   // transcode
-  auto* tc = app.add_subcommand("transcode", "Transcode one input to one output");
-  std::string tc_input, tc_output, tc_template, tc_vstream, tc_astream, tc_user, tc_ladder;
+  auto* tc = app.add_subcommand("transcode", "Transcode an input (or concatenate several) to one output");
+  std::vector<std::string> tc_inputs;
+  std::string tc_output, tc_template, tc_vstream, tc_astream, tc_user, tc_ladder;
   std::vector<std::string> tc_sets;
-  tc->add_option("INPUT", tc_input, "Input media file")->required();
+  tc->add_option("INPUT", tc_inputs, "Input media file; several are concatenated in order (docs/concat.md)")->required();
+  Concat tc_concat;
+  std::string tc_list;
+  tc->add_option("--list", tc_list, "Concatenate the inputs listed in a file (one path per line, # comments), after INPUT");
+  tc->add_option("--intro", tc_concat.intro, "Concatenation: an opening clip before the inputs");
+  tc->add_option("--outro", tc_concat.outro, "Concatenation: a closing clip after the inputs");
+  tc->add_flag("--fill-silence", tc_concat.fill_silence, "Concatenation: silence for inputs without audio (otherwise an error)");
   tc->add_option("-o,--output", tc_output, "Output path; {name} {ext} {dir} expand from the input")->required();
   tc->add_option("-t,--template", tc_template, "Template name or .toml path (default: by the output's extension)");
   tc->add_option("--ladder", tc_ladder, "A bitrate ladder (templates/ladders/): the output is its HLS master playlist")
@@ -246,7 +253,10 @@ int main(int argc, char** argv) {
       for (const auto& s : tc_subtitles) out.subtitles.push_back(parse_subtitle_option(s));
       Job job;
       tc_mix.longest = tc_mix_duration == "longest";
-      job.input = {tc_input, tc_vstream, tc_astream, tc_clip, tc_mix};
+      for (size_t i = 1; i < tc_inputs.size(); ++i) tc_concat.inputs.emplace_back(tc_inputs[i]);
+      if (!tc_list.empty())
+        for (auto& p : read_concat_list(tc_list)) tc_concat.inputs.push_back(std::move(p));
+      job.input = {tc_inputs.front(), tc_vstream, tc_astream, tc_clip, tc_mix, tc_concat};
       job.outputs.push_back(out);
       run_job(std::move(job), tc_sets, par, "transcoding", common);
     } else if (*run_cmd) {

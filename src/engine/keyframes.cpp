@@ -12,7 +12,8 @@ namespace {
 // Entries keyed by what makes a cut point: input keyframes, or grid intervals.
 class Intervals {
  public:
-  explicit Intervals(double grid, AVRational tb) : grid_(grid), tb_(tb) {}
+  // `shift` >= 0: the first frame's place on a timeline (seconds), where the grid counts.
+  Intervals(double grid, AVRational tb, double shift) : grid_(grid), tb_(tb), shift_(shift) {}
 
   // A cut point that is no keyframe of the input (a clip's start): workers decode from
   // the keyframe before it and drop what precedes.
@@ -23,7 +24,10 @@ class Intervals {
 
   void add(int64_t ts, bool keyframe, int64_t pos) {
     if (grid_ > 0) {
-      auto& e = by_grid_[plan::grid_interval(static_cast<double>(ts) * av_q2d(tb_), grid_)];
+      if (anchor_ == INT64_MIN) anchor_ = ts;
+      auto& e = by_grid_[plan::grid_interval(shift_ < 0 ? static_cast<double>(ts) * av_q2d(tb_)
+                                                          : static_cast<double>(ts - anchor_) * av_q2d(tb_) + shift_,
+                                             grid_)];
       if (e.frames == 0 || ts < e.pts) e.pts = ts;
       ++e.frames;
       return;
@@ -52,6 +56,8 @@ class Intervals {
  private:
   double grid_;
   AVRational tb_;
+  double shift_ = -1;
+  int64_t anchor_ = INT64_MIN;  // with a shift: the first frame's time, at `shift` on the timeline
   std::map<int64_t, plan::Keyframe> by_grid_;
   std::vector<int64_t> kf_pts_;  // mirrors keyframes_ for binary search
   std::vector<plan::Keyframe> keyframes_;
@@ -61,7 +67,7 @@ class Intervals {
 }  // namespace
 
 plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video_stream, double grid_seconds,
-                                    const ClipWindow& clip) {
+                                    const ClipWindow& clip, double timeline_start) {
   av::Input input = av::Input::open(path);
   const AVStream* st = input.stream(video_stream);
   // Only the chosen stream's packets need reading.
@@ -73,7 +79,7 @@ plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video
   const Span window = clip_span(clip);
   const int64_t offset = av_rescale_q(input.start_time() + window.origin, AV_TIME_BASE_Q, st->time_base);
   const int64_t end = clip.active ? av_rescale_q(window.end, AV_TIME_BASE_Q, st->time_base) : INT64_MAX;
-  Intervals intervals(grid_seconds, st->time_base);
+  Intervals intervals(grid_seconds, st->time_base, timeline_start);
   if (clip.active && grid_seconds <= 0) intervals.add_cut(0);
   // Decoding order runs ahead of presentation by a few frames at most: reading stops
   // well past the clip's end, and starts well before its start (any keyframe before it
@@ -81,6 +87,7 @@ plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video
   const int64_t margin = av_rescale_q(30, AVRational{1, 1}, st->time_base);
   if (clip.active && clip.start > 30) input.seek(video_stream, offset - margin);
   av::PacketPtr pkt = av::make_packet();
+  int64_t last_pts = INT64_MIN;
   while (input.read(pkt.get())) {
     int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
     if (pkt->stream_index != video_stream || ts == AV_NOPTS_VALUE) {
@@ -98,8 +105,15 @@ plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video
     }
     intervals.add(ts, pkt->flags & AV_PKT_FLAG_KEY, pkt->pos);
     index.end_pts = std::max(index.end_pts, ts + std::max<int64_t>(pkt->duration, 0));
+    index.first_pts = index.total_frames == 0 ? ts : std::min(index.first_pts, ts);
+    last_pts = std::max(last_pts, ts);
     ++index.total_frames;
     av_packet_unref(pkt.get());
+  }
+  // Containers without packet durations: the last frame lasts one frame period.
+  if (index.total_frames > 0 && index.end_pts <= last_pts) {
+    const AVRational rate = av_guess_frame_rate(input.ctx(), const_cast<AVStream*>(st), nullptr);
+    index.end_pts = last_pts + (rate.num > 0 ? std::max<int64_t>(1, av_rescale_q(1, av_inv_q(rate), st->time_base)) : 1);
   }
   index.keyframes = intervals.take();
   return index;

@@ -19,7 +19,10 @@ namespace gopcast::engine {
 // With an active `clip` the timeline starts at the clip's start and holds the frames
 // shown before its end: the start is the first entry (a cut point even inside a GOP),
 // and only the part of the file around the clip is read.
+//
+// `timeline_start` >= 0 (seconds): the input is one of a concatenation's, whose first frame
+// is shown that far into the output's timeline; grid intervals count on that timeline.
 plan::KeyframeIndex index_keyframes(const std::filesystem::path& input, int video_stream, double grid_seconds = 0,
-                                    const ClipWindow& clip = {});
+                                    const ClipWindow& clip = {}, double timeline_start = -1);
 
 }  // namespace gopcast::engine

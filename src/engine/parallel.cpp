@@ -42,6 +42,14 @@ std::string stable_hash(std::string_view text) {
   return fmt::format("{:016x}", h);
 }
 
+// A file as a job depends on it: where it is, its size and its modification time.
+std::string file_identity(const fs::path& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+  return fmt::format("{}\n{}\n{}", fs::absolute(path).string(), size, mtime);
+}
+
 std::string host_name() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
@@ -62,6 +70,8 @@ fs::path default_manifest_path(const TranscodeRequest& request) {
 }
 
 bool has_segmented_outputs(const TranscodeRequest& request) {
+  // A concatenation is always segmented (its planning refuses outputs that are not).
+  if (request.concat()) return true;
   engine::JobContext ctx = engine::job_context(request);
   return std::find(ctx.segmented.begin(), ctx.segmented.end(), true) != ctx.segmented.end();
 }
@@ -69,10 +79,11 @@ bool has_segmented_outputs(const TranscodeRequest& request) {
 namespace engine {
 
 JobContext job_context(const TranscodeRequest& request, const StreamChoice& streams, double duration,
-                       std::vector<OutputPlan> plans) {
+                       std::vector<OutputPlan> plans, Timeline timeline) {
   JobContext ctx;
   ctx.input = request.input;
   ctx.streams = streams;
+  ctx.timeline = std::move(timeline);
   ctx.clip = resolve_clip(request.clip, duration, request.input);
   ctx.duration = ctx.clip.active ? ctx.clip.seconds() : duration;
   for (auto& plan : plans) {
@@ -88,6 +99,10 @@ JobContext job_context(const TranscodeRequest& request, const StreamChoice& stre
 }
 
 JobContext job_context(const TranscodeRequest& request) {
+  if (request.concat()) {
+    PlannedTimeline planned = plan_timeline(request);
+    return job_context(request, planned.streams, planned.seconds, std::move(planned.plans), std::move(planned.timeline));
+  }
   if (request.outputs.empty()) fail(ErrorCode::Usage, "{}: no outputs requested", request.input.string());
   MediaInfo source;
   StreamChoice streams;
@@ -137,6 +152,7 @@ TaskResult run_task(const JobContext& ctx, const TaskSpec& task, const std::atom
     t.scratch_dir = ctx.work_dir;
     if (task.kind == TaskKind::segment) {
       t.plan.audio.present = false;
+      if (task.segment.entry >= 0) t.plan.video.filters = ctx.timeline.entries.at(static_cast<size_t>(task.segment.entry)).video_filters.at(i);
       t.file = segment_path(ctx, task.segment.index, i);
       // Two-pass logs of concurrent segments must not collide.
       t.scratch_dir = ctx.work_dir / fmt::format("pass-{:06}.o{}", task.segment.index, i);
@@ -155,7 +171,15 @@ TaskResult run_task(const JobContext& ctx, const TaskSpec& task, const std::atom
   control.cancel = cancel;
   control.decoder_threads = 1;  // the parallelism is in the segments
   StreamChoice streams = ctx.streams;
+  fs::path input = ctx.input;
   Span span;
+  if (task.kind == TaskKind::audio && ctx.timeline.active()) {
+    std::vector<TargetStats> stats = run_timeline_audio(ctx.timeline, targets, control);
+    TaskResult r;
+    for (const auto& s : stats) r.bytes += s.segment_bytes;
+    r.seconds = now_seconds() - started;
+    return r;
+  }
   if (task.kind == TaskKind::segment) {
     streams.audio = -1;
     const auto& g = task.segment;
@@ -164,11 +188,19 @@ TaskResult run_task(const JobContext& ctx, const TaskSpec& task, const std::atom
     // A rate-control preroll for every segment but the first (which starts cold in a
     // single pass too).
     if (g.index > 0) span.preroll_frames = kPrerollFrames;
+    if (g.entry >= 0) {
+      const TimelineEntry& e = ctx.timeline.entries.at(static_cast<size_t>(g.entry));
+      input = e.path;
+      streams.video = e.video;
+      span.timeline = true;
+      span.timeline_offset = g.entry_offset_us;
+      span.end = std::min(g.end_pts, g.entry_end_pts);
+    }
   } else {
     streams.video = -1;
     span = clip_span(ctx.clip);
   }
-  std::vector<TargetStats> stats = run_pipeline(ctx.input, streams, targets, control, span);
+  std::vector<TargetStats> stats = run_pipeline(input, streams, targets, control, span);
   TaskResult r;
   for (const auto& s : stats) r.bytes += s.segment_bytes;
   if (task.kind == TaskKind::segment) {
@@ -179,9 +211,9 @@ TaskResult run_task(const JobContext& ctx, const TaskSpec& task, const std::atom
         fail<MediaError>(ErrorCode::TranscodeFailed,
                          "{}: segment {}: decoded {} frames of the {} its span holds (frames {}..{}); the input's "
                          "timestamps or keyframe flags do not allow an exact cut here",
-                         ctx.input.string(), task.segment.index, r.frames, task.segment.frames(), task.segment.first_frame,
+                         input.string(), task.segment.index, r.frames, task.segment.frames(), task.segment.first_frame,
                          task.segment.end_frame - 1);
-      log::warn("{}: segment {}: {} of {} frames decoded ({} corrupt packets skipped)", ctx.input.string(),
+      log::warn("{}: segment {}: {} of {} frames decoded ({} corrupt packets skipped)", input.string(),
                 task.segment.index, r.frames, task.segment.frames(), corrupt);
     }
     for (const auto& t : targets) fs::remove_all(t.scratch_dir);
@@ -195,10 +227,7 @@ namespace {
 // size and time) and how it is mixed.
 std::string mix_identity(const AudioMix& mix) {
   if (!mix.active()) return {};
-  std::error_code ec;
-  const auto size = fs::file_size(mix.path, ec);
-  const auto mtime = fs::last_write_time(mix.path, ec).time_since_epoch().count();
-  return fmt::format("\nmix:{}:{}:{}:{}:{}", fs::absolute(mix.path).string(), size, mtime, mix.gain_db, mix.longest);
+  return fmt::format("\nmix:{}:{}:{}", file_identity(mix.path), mix.gain_db, mix.longest);
 }
 }  // namespace
 
@@ -210,7 +239,7 @@ Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions&
   prepared_ = prepare_transcode(request_);
   std::vector<OutputPlan> plans;
   for (const auto& t : prepared_.targets) plans.push_back(t.plan);
-  context_ = job_context(request_, prepared_.streams, prepared_.source.duration, std::move(plans));
+  context_ = job_context(request_, prepared_.streams, prepared_.source.duration, std::move(plans), prepared_.timeline);
   manifest_path_ = options_.manifest.empty() ? default_manifest_path(request_) : options_.manifest;
   if (!fs::is_directory(manifest_path_.parent_path().empty() ? "." : manifest_path_.parent_path()))
     fail(ErrorCode::OutputNotWritable, "{}: manifest folder does not exist", manifest_path_.string());
@@ -231,21 +260,26 @@ Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions&
   for (size_t i = 0; i < context_.plans.size(); ++i)
     live = live || (context_.segmented[i] && context_.plans[i].hls.playlist == HlsPlaylistType::event);
   in_order_ = live;
-  index_ = index_keyframes(context_.input, context_.streams.video, grid, context_.clip);
-  segments_ = plan::plan_segments(index_, {options_.segment_seconds, grid, live ? grid : 0.0});
+  if (context_.timeline.active()) {
+    plan_timeline_segments(grid, live);
+  } else {
+    index_ = index_keyframes(context_.input, context_.streams.video, grid, context_.clip);
+    segments_ = plan::plan_segments(index_, {options_.segment_seconds, grid, live ? grid : 0.0});
+  }
   if (segments_.empty()) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: no video frames to encode", request_.input.string());
 
   std::error_code ec;
-  const auto size = fs::file_size(request_.input, ec);
-  const auto mtime = fs::last_write_time(request_.input, ec).time_since_epoch().count();
+  // A concatenation is its inputs, in order, with or without silence for missing audio.
+  std::string timeline;
+  for (const auto& e : context_.timeline.entries) timeline += "\n" + file_identity(e.path);
+  if (context_.timeline.active()) timeline += fmt::format("\nfill_silence:{}", request_.fill_silence);
   // Burned-in subtitles are part of the segments' pictures: a changed subtitle file is another job.
   std::string burned;
   for (const auto& p : context_.plans)
     for (const auto& script : p.video.burn_scripts) burned += stable_hash(script);
-  job_key_ = stable_hash(fmt::format("{}\n{}\n{}\n{}:{}\n{}\n{}\n{}\n{}\n{}:{}{}", fs::absolute(request_.input).string(), size,
-                                     mtime, context_.streams.video, context_.streams.audio, templates_text(request_),
+  job_key_ = stable_hash(fmt::format("{}\n{}:{}\n{}\n{}\n{}\n{}\n{}:{}{}", file_identity(request_.input), context_.streams.video, context_.streams.audio, templates_text(request_),
                                      options_.segment_seconds, grid, GOPCAST_VERSION, context_.clip.start,
-                                     context_.clip.active ? context_.clip.end : -1.0, burned + mix_identity(request_.mix)));
+                                     context_.clip.active ? context_.clip.end : -1.0, burned + mix_identity(request_.mix) + timeline));
   // (A live output's plan differs, and so does its template text, hashed above.)
 
   rows_.resize(segments_.size());
@@ -273,6 +307,7 @@ Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions&
         if (context_.segmented[o]) whole = whole && segment_file_complete(segment_path(context_, segments_[i].index, o));
       if (!whole) continue;
       rows_[i] = old;
+      rows_[i].segment = segments_[i];  // as planned now (the manifest keeps no input's end)
       ++resumed_;
       frames_done_ += old.segment.frames();
     }
@@ -298,6 +333,45 @@ Coordinator::Coordinator(const TranscodeRequest& request, const ParallelOptions&
 
 Coordinator::~Coordinator() = default;
 
+void Coordinator::plan_timeline_segments(double grid, bool live) {
+  // Every input is indexed and cut on its own, so no segment crosses a join. The
+  // manifest's index is the timeline's: every input's keyframes, in microseconds.
+  auto& entries = context_.timeline.entries;
+  index_ = plan::KeyframeIndex{};
+  index_.time_base = Ratio{1, AV_TIME_BASE};
+  int64_t offset = 0;
+  for (size_t k = 0; k < entries.size(); ++k) {
+    if (control_.cancel && control_.cancel->load()) fail(ErrorCode::Cancelled, "{}: cancelled", request_.input.string());
+    TimelineEntry& e = entries[k];
+    const plan::KeyframeIndex idx = index_keyframes(e.path, e.video, grid, {}, static_cast<double>(offset) / AV_TIME_BASE);
+    if (idx.total_frames == 0)
+      fail<MediaError>(ErrorCode::ResourceContentBad, "{}: has no video frames to concatenate", e.path.string());
+    const AVRational tb{idx.time_base.num, idx.time_base.den};
+    auto us = [&](int64_t pts) { return av_rescale_q(pts, tb, AV_TIME_BASE_Q); };
+    e.start_us = us(idx.first_pts);
+    e.offset_us = offset;
+    e.length_us = us(idx.end_pts) - e.start_us;
+    std::vector<plan::Segment> cut = plan::plan_segments(idx, {options_.segment_seconds, grid, live && k == 0 ? grid : 0.0});
+    for (auto& g : cut) {
+      g.index = static_cast<int>(segments_.size());
+      g.first_frame += index_.total_frames;
+      g.end_frame += index_.total_frames;
+      g.entry = static_cast<int>(k);
+      g.entry_offset_us = offset - e.start_us;
+      g.entry_end_pts = idx.end_pts;
+      segments_.push_back(g);
+    }
+    for (plan::Keyframe kf : idx.keyframes) {
+      kf.pts = offset + us(kf.pts) - e.start_us;
+      index_.keyframes.push_back(kf);
+    }
+    index_.total_frames += idx.total_frames;
+    offset += e.length_us;
+  }
+  index_.end_pts = offset;
+  context_.duration = static_cast<double>(offset) / AV_TIME_BASE;
+}
+
 std::optional<TaskSpec> Coordinator::take(int rank, const std::string& host, bool local) {
   std::lock_guard lock(mutex_);
   if (stop_) return std::nullopt;
@@ -305,7 +379,9 @@ std::optional<TaskSpec> Coordinator::take(int rank, const std::string& host, boo
   if (local && whole_pending_) {
     whole_pending_ = false;
     task = TaskSpec{TaskKind::whole, {}};
-  } else if (audio_pending_) {
+  } else if (audio_pending_ && (local || !context_.timeline.active())) {
+    // (A concatenation's audio task needs where every input sits, which only the
+    // coordinator's process knows.)
     // First: it spans the whole timeline and the gather needs it from the start.
     audio_pending_ = false;
     task = TaskSpec{TaskKind::audio, {}};
@@ -596,6 +672,9 @@ TranscodeResult Coordinator::finish() {
   result.outputs = publish_outputs(request_, prepared_, frames);
   const double t_muxed = now_seconds();
   result.media_seconds = context_.duration;
+  for (const auto& e : context_.timeline.entries)
+    result.timeline.push_back(TimelineResult{e.path, static_cast<double>(e.offset_us) / AV_TIME_BASE,
+                                             static_cast<double>(e.length_us) / AV_TIME_BASE, e.audio < 0});
   ParallelSummary summary;
   summary.engine = engine_name_;
   summary.workers = workers_;

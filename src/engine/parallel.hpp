@@ -84,11 +84,14 @@ struct JobContext {
   std::filesystem::path work_dir; // segment files: beside the first output, hidden
   ClipWindow clip;                // the part of the input the outputs hold
   double duration = 0;            // of that part
+  // A concatenation's inputs and their per-output filters; the coordinator also knows
+  // where each sits (other ranks learn it per task).
+  Timeline timeline;
 };
 JobContext job_context(const TranscodeRequest& request);
 // The same from what the coordinator already probed and planned.
 JobContext job_context(const TranscodeRequest& request, const StreamChoice& streams, double duration,
-                       std::vector<OutputPlan> plans);
+                       std::vector<OutputPlan> plans, Timeline timeline = {});
 
 // Runs an audio or segment task (never a whole task) on this rank.
 TaskResult run_task(const JobContext& context, const TaskSpec& task, const std::atomic<bool>* cancel);
@@ -147,6 +150,7 @@ class Coordinator {
  private:
   void write_manifest(bool force);
   void wait_done(size_t row);
+  void plan_timeline_segments(double grid, bool live);
   TranscodeRequest request_;
   ParallelOptions options_;
   RunControl control_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -23,6 +24,7 @@ extern "C" {
 #include <libavfilter/buffersink.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
+#include <libavutil/samplefmt.h>
 }
 
 namespace fs = std::filesystem;
@@ -224,10 +226,13 @@ class EncodeChain {
 // Video: scale/convert (and GIF palette) -> x264/x265/gif.
 class VideoChain : public EncodeChain {
  public:
+  // `timeline`: frames come timed on a concatenation's timeline (microseconds), and
+  // the plan's filters fix the frame rate.
   VideoChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt, av::Sink* out,
-             Pass pass, const fs::path& scratch, const AVFrame* palette)
+             Pass pass, const fs::path& scratch, const AVFrame* palette, bool timeline)
       : EncodeChain(plan.encoder.c_str(), out), plan_(plan) {
-    const av::VideoSourceParams src = source_params(dec, in, in_fmt);
+    av::VideoSourceParams src = source_params(dec, in, in_fmt);
+    if (timeline) src.time_base = AV_TIME_BASE_Q;
     if (plan.palette) {
       // One palette for the whole stream.
       const av::FilterGraph::ExtraInput pal{"palette", still_params(palette)};
@@ -248,7 +253,7 @@ class VideoChain : public EncodeChain {
     // Variable-rate sources report a "real" rate of the time base (1000 fps for FLV);
     // the average is the honest figure for rate control and stream headers.
     AVRational avg = in->avg_frame_rate;
-    if (avg.num > 0 && avg.den > 0 && (rate.num <= 0 || av_q2d(rate) > 2 * av_q2d(avg))) rate = avg;
+    if (!timeline && avg.num > 0 && avg.den > 0 && (rate.num <= 0 || av_q2d(rate) > 2 * av_q2d(avg))) rate = avg;
     if (rate.num > 0 && rate.den > 0) c->framerate = rate;
     frame_duration_ = rate.num > 0 ? av_rescale_q(1, av_inv_q(rate), c->time_base) : 0;
     if (plan.gop_frames) c->gop_size = *plan.gop_frames;
@@ -326,16 +331,31 @@ class VideoChain : public EncodeChain {
   int64_t last_interval_ = INT64_MIN;
 };
 
+// Audio source parameters that own their channel layout.
+struct AudioParams : av::AudioSourceParams {
+  AudioParams() = default;
+  AudioParams(const AudioParams&) = delete;
+  AudioParams& operator=(const AudioParams&) = delete;
+  ~AudioParams() { av_channel_layout_uninit(&layout); }
+};
+
 // Audio: resample/format -> aac/mp3/vorbis/flac.
-av::AudioSourceParams audio_source_params(const av::Decoder& dec, const AVStream* in) {
+void audio_source_params(const av::Decoder& dec, const AVStream* in, AudioParams& src) {
   const AVCodecContext* d = dec.ctx();
-  av::AudioSourceParams src;
   src.sample_rate = d->sample_rate;
   src.format = d->sample_fmt;
   av_channel_layout_copy(&src.layout, &d->ch_layout);
   av::normalise_layout(src.layout);
   src.time_base = in->time_base;
-  return src;
+}
+
+// What an output's audio plan makes of any source: its rate, sample format and layout,
+// timed in samples (a concatenation's inputs are brought to this first).
+void planned_audio_params(const AudioPlan& plan, AudioParams& p) {
+  p.sample_rate = plan.sample_rate;
+  p.format = av_get_sample_fmt(plan.sample_fmt.c_str());
+  av_channel_layout_default(&p.layout, plan.channels);
+  p.time_base = AVRational{1, plan.sample_rate};
 }
 
 // The filter graph of an output's audio: its resampling and channel mix (which end in
@@ -358,10 +378,8 @@ std::string audio_chain(const AudioPlan& plan, std::optional<double> gain_db) {
 // from the metadata of the last frame it passes.
 class LoudnessMeter {
  public:
-  LoudnessMeter(const AudioPlan& plan, const av::Decoder& dec, const AVStream* in) {
-    av::AudioSourceParams src = audio_source_params(dec, in);
+  LoudnessMeter(const AudioPlan& plan, const av::AudioSourceParams& src) {
     graph_.emplace(av::FilterGraph::audio(src, audio_chain(plan, std::nullopt) + ",ebur128=metadata=1:peak=true"));
-    av_channel_layout_uninit(&src.layout);
   }
   void push(AVFrame* frame) {
     graph_->push(frame);
@@ -397,11 +415,9 @@ class LoudnessMeter {
 class AudioChain : public EncodeChain {
  public:
   // `gain_db`: the loudness gain an analysis pass measured (none: the audio as it is).
-  AudioChain(const AudioPlan& plan, const av::Decoder& dec, const AVStream* in, av::Sink* out, std::optional<double> gain_db)
+  AudioChain(const AudioPlan& plan, const av::AudioSourceParams& src, av::Sink* out, std::optional<double> gain_db)
       : EncodeChain(plan.encoder.c_str(), out) {
-    av::AudioSourceParams src = audio_source_params(dec, in);
     graph_.emplace(av::FilterGraph::audio(src, audio_chain(plan, gain_db)));
-    av_channel_layout_uninit(&src.layout);
 
     AVCodecContext* c = encoder_.ctx();
     c->sample_rate = plan.sample_rate;
@@ -509,6 +525,14 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
   if (need_video_decode) vdec.emplace(input.stream(streams.video), name, control.decoder_threads);
   if (need_audio_decode) adec.emplace(input.stream(streams.audio), name, control.decoder_threads);
 
+  // A concatenation's input: frames move onto the output's timeline before filtering.
+  const bool on_timeline = span.timeline;
+  const AVRational frame_time_base = on_timeline ? AV_TIME_BASE_Q : span.time_base;
+  auto to_timeline = [&](int64_t pts) {
+    if (!on_timeline || pts == AV_NOPTS_VALUE) return pts;
+    return span.timeline_offset + av_rescale_q(pts, span.time_base, AV_TIME_BASE_Q);
+  };
+
   std::vector<Chain> chains;
   chains.reserve(targets.size());
   for (const auto& t : targets) {
@@ -532,19 +556,26 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
         ch.palette = std::make_unique<PaletteChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx(), t.scratch_dir);
       } else {
         ch.video = std::make_unique<VideoChain>(t.plan.video, *vdec, input.stream(streams.video), input.ctx(),
-                                                ch.sink, own_pass, t.scratch_dir, found.palettes[index].get());
+                                                ch.sink, own_pass, t.scratch_dir, found.palettes[index].get(), on_timeline);
         // Two-pass encodes must see the same frames in both passes: no lookahead tail.
         if (span.lookahead_tail && span.end != INT64_MAX && own_pass == Pass::single)
-          ch.video->set_tail(span.end, input.stream(streams.video)->time_base);
+          ch.video->set_tail(to_timeline(span.end), frame_time_base);
         if (span.preroll_frames > 0 && own_pass == Pass::single)
-          ch.video->set_head(span.start, input.stream(streams.video)->time_base);
+          ch.video->set_head(to_timeline(span.start), frame_time_base);
       }
     }
     if (analysis && audio_analysis(t) && streams.audio >= 0) {
-      ch.meter = std::make_unique<LoudnessMeter>(t.plan.audio, *adec, input.stream(streams.audio));
+      AudioParams src;
+      audio_source_params(*adec, input.stream(streams.audio), src);
+      ch.meter = std::make_unique<LoudnessMeter>(t.plan.audio, src);
     } else if (!analysis && t.plan.audio.present && streams.audio >= 0) {
-      if (t.plan.audio.copy) ch.audio_copy_stream = ch.sink->add_copy_stream(input.stream(streams.audio));
-      else ch.audio = std::make_unique<AudioChain>(t.plan.audio, *adec, input.stream(streams.audio), ch.sink, found.gains_db[index]);
+      if (t.plan.audio.copy) {
+        ch.audio_copy_stream = ch.sink->add_copy_stream(input.stream(streams.audio));
+      } else {
+        AudioParams src;
+        audio_source_params(*adec, input.stream(streams.audio), src);
+        ch.audio = std::make_unique<AudioChain>(t.plan.audio, src, ch.sink, found.gains_db[index]);
+      }
     }
     if (ch.output && !t.plan.subtitles.empty()) ch.subtitles = std::make_unique<SubtitleMux>(*ch.output, t.plan.subtitles);
     if (ch.output) open_muxer(*ch.output, t.plan, t.file);
@@ -598,7 +629,14 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       if (ch.video && ch.video->wants_tail()) return true;
     return false;
   };
+  av::FramePtr last_shown;  // on a timeline: the span's last frame, to hold up to its end
   auto push_video = [&](AVFrame* f) {
+    if (on_timeline) {
+      f->pts = to_timeline(f->pts);
+      if (!last_shown) last_shown = av::make_frame();
+      av_frame_unref(last_shown.get());
+      av::check(av_frame_ref(last_shown.get(), f), "av_frame_ref");
+    }
     for (auto& ch : chains) {
       if (ch.video) ch.video->push(f);
       if (ch.palette) ch.palette->push(f);
@@ -617,7 +655,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     for (int64_t i = 0; i < n; ++i) {
       av::FramePtr copy(av_frame_clone(head[static_cast<size_t>(i)].get()));
       if (!copy) fail(ErrorCode::Internal, "av: av_frame_clone: out of memory");
-      copy->pts = span.start - (n - i) * step;
+      copy->pts = to_timeline(span.start - (n - i) * step);
       for (auto& ch : chains)
         if (ch.video && ch.video->has_head()) ch.video->push(copy.get());
     }
@@ -640,6 +678,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
           past_end = true;
           if (wants_tail()) {
             ++tail_frames;
+            frame->pts = to_timeline(frame->pts);
             for (auto& ch : chains)
               if (ch.video && ch.video->wants_tail()) ch.video->push(frame.get());
           }
@@ -709,6 +748,14 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     deliver_video();
   }
   feed_head();  // a span shorter than the preroll
+  if (on_timeline && !past_end && last_shown && span.end != INT64_MAX) {
+    // The input's end on the timeline: its last frame is shown up to there. A copy at
+    // that time closes the span the way the next input's first frame would: the frame
+    // rate conversion fills up to it, and the encoders take it as the (dropped) tail.
+    last_shown->pts = to_timeline(span.end);
+    for (auto& ch : chains)
+      if (ch.video && ch.video->wants_tail()) ch.video->push(last_shown.get());
+  }
   if (adec) {
     adec->send(nullptr);
     deliver_audio();
@@ -799,6 +846,158 @@ std::vector<TargetStats> run_pipeline(const fs::path& input, const StreamChoice&
   found.gains_db.resize(targets.size());
   if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr, control.decoder_threads}, span, found);
   return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control, span, found);
+}
+
+}  // namespace gopcast::engine
+
+namespace gopcast::engine {
+
+namespace {
+
+// One timeline input's audio made into one target's: timed from the input's first
+// video frame, with silence before a later start (and in gaps), resampled to the
+// target's rate and layout, then padded with silence or cut to exactly `samples`.
+class EntryAudio {
+ public:
+  EntryAudio(const av::AudioSourceParams& src, const AudioPlan& plan, int64_t samples)
+      : graph_(av::FilterGraph::audio(src, fmt::format("aresample=async=1:first_pts=0,{},apad=whole_len={},atrim=end_sample={}",
+                                                       plan.filters, samples, samples))) {}
+  void push(AVFrame* frame) { graph_.push(frame); }
+  bool pull(AVFrame* frame) { return graph_.pull(frame); }
+
+ private:
+  av::FilterGraph graph_;
+};
+
+// `samples` of silence in a target's format, from `first` on, in frames of 1024.
+template <typename Deliver>
+void deliver_silence(const AudioParams& format, int64_t first, int64_t samples, Deliver&& deliver) {
+  av::FramePtr f = av::make_frame();
+  for (int64_t done = 0; done < samples;) {
+    const int n = static_cast<int>(std::min<int64_t>(1024, samples - done));
+    f->format = format.format;
+    f->sample_rate = format.sample_rate;
+    f->nb_samples = n;
+    av::check(av_channel_layout_copy(&f->ch_layout, &format.layout), "av_channel_layout_copy");
+    av::check(av_frame_get_buffer(f.get(), 0), "av_frame_get_buffer");
+    av_samples_set_silence(f->extended_data, 0, n, f->ch_layout.nb_channels, format.format);
+    f->pts = first + done;
+    deliver(f.get());
+    av_frame_unref(f.get());
+    done += n;
+  }
+}
+
+}  // namespace
+
+std::vector<TargetStats> run_timeline_audio(const Timeline& timeline, const std::vector<Target>& targets,
+                                            const RunControl& control) {
+  const size_t n = targets.size();
+  std::vector<AudioParams> formats(n);
+  for (size_t t = 0; t < n; ++t) planned_audio_params(targets[t].plan.audio, formats[t]);
+
+  // The whole timeline's audio, input by input, as each target's frames timed in its samples.
+  auto feed = [&](const std::function<void(size_t, AVFrame*)>& deliver) {
+    av::FramePtr frame = av::make_frame();
+    av::PacketPtr packet = av::make_packet();
+    for (const auto& e : timeline.entries) {
+      if (control.cancel && control.cancel->load()) fail(ErrorCode::Cancelled, "{}: cancelled", e.path.string());
+      std::vector<int64_t> first(n), samples(n);
+      for (size_t t = 0; t < n; ++t) {
+        const int64_t rate = formats[t].sample_rate;
+        first[t] = av_rescale(e.offset_us, rate, AV_TIME_BASE);
+        samples[t] = av_rescale(e.offset_us + e.length_us, rate, AV_TIME_BASE) - first[t];
+      }
+      if (e.audio < 0) {
+        for (size_t t = 0; t < n; ++t)
+          deliver_silence(formats[t], first[t], samples[t], [&](AVFrame* f) { deliver(t, f); });
+        continue;
+      }
+      av::Input input = av::Input::open(e.path);
+      for (unsigned i = 0; i < input.ctx()->nb_streams; ++i)
+        if (static_cast<int>(i) != e.audio) input.ctx()->streams[i]->discard = AVDISCARD_ALL;
+      const AVStream* st = input.stream(e.audio);
+      av::Decoder dec(st, e.path.string(), 1);
+      AudioParams src;
+      audio_source_params(dec, st, src);
+      std::vector<EntryAudio> normalise;
+      normalise.reserve(n);
+      for (size_t t = 0; t < n; ++t) normalise.emplace_back(src, targets[t].plan.audio, samples[t]);
+      // Timed from the input's first video frame, which is where it lands on the timeline.
+      const int64_t origin = av_rescale_q(input.start_time() + e.start_us, AV_TIME_BASE_Q, st->time_base);
+      auto drain = [&](size_t t) {
+        while (normalise[t].pull(frame.get())) {
+          if (frame->pts != AV_NOPTS_VALUE) frame->pts += first[t];
+          deliver(t, frame.get());
+          av_frame_unref(frame.get());
+        }
+      };
+      auto decode = [&]() {
+        while (dec.receive(frame.get())) {
+          frame->pts = frame->best_effort_timestamp;
+          if (frame->pts != AV_NOPTS_VALUE) frame->pts -= origin;
+          av::normalise_layout(frame->ch_layout);
+          av::FramePtr decoded(av_frame_clone(frame.get()));
+          av_frame_unref(frame.get());
+          if (!decoded) fail(ErrorCode::Internal, "av: av_frame_clone: out of memory");
+          for (size_t t = 0; t < n; ++t) {
+            normalise[t].push(decoded.get());
+            drain(t);
+          }
+        }
+      };
+      while (input.read(packet.get())) {
+        if (packet->stream_index == e.audio) {
+          dec.send(packet.get());
+          decode();
+        }
+        av_packet_unref(packet.get());
+        if (control.cancel && control.cancel->load()) fail(ErrorCode::Cancelled, "{}: cancelled", e.path.string());
+      }
+      dec.send(nullptr);
+      decode();
+      for (size_t t = 0; t < n; ++t) {
+        normalise[t].push(nullptr);
+        drain(t);
+      }
+      if (dec.corrupt_packets() > 0) log::warn("{}: {} corrupt audio packet(s) were skipped", e.path.string(), dec.corrupt_packets());
+    }
+  };
+
+  // Loudness normalisation measures the whole timeline first.
+  std::vector<std::optional<double>> gains(n);
+  if (std::any_of(targets.begin(), targets.end(), audio_analysis)) {
+    std::vector<std::unique_ptr<LoudnessMeter>> meters(n);
+    for (size_t t = 0; t < n; ++t)
+      if (audio_analysis(targets[t])) meters[t] = std::make_unique<LoudnessMeter>(targets[t].plan.audio, formats[t]);
+    feed([&](size_t t, AVFrame* f) {
+      if (meters[t]) meters[t]->push(f);
+    });
+    for (size_t t = 0; t < n; ++t) {
+      if (!meters[t]) continue;
+      const Loudness measured = meters[t]->finish();
+      const AudioPlan& a = targets[t].plan.audio;
+      gains[t] = loudness_gain(measured, *a.loudness, a.true_peak);
+      log::info("{}: loudness {:.2f} LUFS, true peak {:.2f} dBTP: gain {:+.2f} dB for {:.1f} LUFS", targets[t].file.filename().string(),
+                measured.integrated, measured.true_peak, *gains[t], *a.loudness);
+    }
+  }
+
+  std::vector<std::unique_ptr<SegmentWriter>> writers(n);
+  std::vector<std::unique_ptr<AudioChain>> chains(n);
+  for (size_t t = 0; t < n; ++t) {
+    writers[t] = std::make_unique<SegmentWriter>(targets[t].file, targets[t].plan.global_header());
+    chains[t] = std::make_unique<AudioChain>(targets[t].plan.audio, formats[t], writers[t].get(), gains[t]);
+  }
+  feed([&](size_t t, AVFrame* f) { chains[t]->push(f); });
+  std::vector<TargetStats> stats(n);
+  for (size_t t = 0; t < n; ++t) {
+    chains[t]->finish();
+    writers[t]->finish();
+    stats[t].audio_packets = chains[t]->packets();
+    stats[t].segment_bytes = writers[t]->bytes();
+  }
+  return stats;
 }
 
 }  // namespace gopcast::engine

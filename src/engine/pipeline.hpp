@@ -10,6 +10,7 @@
 
 #include "av/output.hpp"
 #include "engine/resolve.hpp"
+#include "engine/timeline.hpp"
 #include "spec/job.hpp"
 
 namespace gopcast::engine {
@@ -61,6 +62,11 @@ struct Span {
   int64_t preroll_frames = 0;
   int64_t origin = 0;            // microseconds after the container's start
   AVRational time_base{0, 1};    // of start and end; {0, 1}: the video stream's
+  // The input is one of a concatenation's (engine/timeline.hpp): frames move
+  // `timeline_offset` microseconds later onto the output's timeline before filtering,
+  // and the span's last frame is held up to `end` (the input's end, for its last span).
+  bool timeline = false;
+  int64_t timeline_offset = 0;
   bool contains(int64_t pts) const { return pts >= start && pts < end; }
   bool bounded() const { return start != INT64_MIN || end != INT64_MAX; }
 };
@@ -103,6 +109,13 @@ void open_muxer(av::Output& output, const OutputPlan& plan, const std::filesyste
 // a frame at or after span.end is decoded (decoders give frames in presentation order,
 // so every earlier frame is out by then): each frame of the span is encoded exactly
 // once, leading frames of an open GOP included. Audio frames are kept by their start time.
+// A concatenation's audio (the audio task of a timeline): every input's audio in turn,
+// resampled to each target's rate and layout and padded with silence or cut to its
+// window [offset_us, offset_us + length_us), silence for inputs without audio, into
+// one encoder per target (loudness normalisation measures the whole timeline first).
+std::vector<TargetStats> run_timeline_audio(const Timeline& timeline, const std::vector<Target>& targets,
+                                            const RunControl& control);
+
 std::vector<TargetStats> run_pipeline(const std::filesystem::path& input, const StreamChoice& streams,
                                       const std::vector<Target>& targets, const RunControl& control, const Span& span = {});
 

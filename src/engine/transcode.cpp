@@ -14,6 +14,7 @@
 #include "core/paths.hpp"
 #include "ops/watermark.hpp"
 #include "plan/dash.hpp"
+#include "engine/parallel.hpp"
 #include "engine/subtitles.hpp"
 #include "plan/playlist.hpp"
 #include "spec/ladder.hpp"
@@ -25,7 +26,15 @@ namespace gopcast {
 PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
   if (request.outputs.empty()) fail(ErrorCode::Usage, "{}: no outputs requested", request.input.string());
   PreparedTranscode p;
-  {
+  std::vector<engine::OutputPlan> concat_plans;
+  if (request.concat()) {
+    PlannedTimeline planned = plan_timeline(request);
+    p.source = std::move(planned.reference);
+    p.source.duration = planned.seconds;
+    p.streams = planned.streams;
+    p.timeline = std::move(planned.timeline);
+    concat_plans = std::move(planned.plans);
+  } else {
     av::Input input = av::Input::open(request.input);
     p.source = describe(input);
     p.streams.video = input.select(AVMEDIA_TYPE_VIDEO, request.video_stream, "video_stream");
@@ -47,7 +56,8 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request) {
     for (const auto& s : p.staged)
       if (s->final_path() == out.path) fail(ErrorCode::OutputNotWritable, "{}: named by two outputs", out.path.string());
     engine::Target target;
-    target.plan = plan_transcode_output(out, vsrc, asrc, request.input.string(), p.clip, p.source.duration, request.mix);
+    target.plan = request.concat() ? concat_plans[p.targets.size()]
+                                   : plan_transcode_output(out, vsrc, asrc, request.input.string(), p.clip, p.source.duration, request.mix);
     if (p.clip.active && target.plan.video.present && target.plan.video.copy)
       fail<SpecError>(ErrorCode::Incompatible, "{}: input.start/duration/end_offset: a clip is cut frame-exactly, which needs "
                       "re-encoded video (the template {} copies it)", out.path.string(), out.tmpl.name);
@@ -225,6 +235,8 @@ std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, Prepa
 
 TranscodeResult transcode(const TranscodeRequest& request, const engine::RunControl& control) {
   const auto started = std::chrono::steady_clock::now();
+  // A concatenation is a timeline of inputs, which only the segment-parallel engine reads.
+  if (request.concat()) return transcode_parallel(request, ParallelOptions{}, control);
   PreparedTranscode prepared = prepare_transcode(request);
   auto stats = engine::run_pipeline(request.input, prepared.streams, prepared.targets, control, engine::clip_span(prepared.clip));
   std::vector<int64_t> frames;
@@ -310,6 +322,22 @@ void expand_ladder(JobOutput& o, const fs::path& master, const Catalog& catalog,
 
 TranscodeRequest request_for_job(Job job, const Catalog& catalog, const std::vector<std::string>& extra) {
   TranscodeRequest req;
+  if (job.input.concat.active()) {
+    // The timeline: intro, input.path, the concat inputs, outro; names expand from the
+    // first main input.
+    const Concat& c = job.input.concat;
+    if (!c.intro.empty()) req.timeline.push_back(c.intro);
+    req.reference = req.timeline.size();
+    if (!job.input.path.empty()) req.timeline.push_back(job.input.path);
+    req.timeline.insert(req.timeline.end(), c.inputs.begin(), c.inputs.end());
+    if (req.timeline.size() == req.reference)
+      fail<SpecError>(ErrorCode::InvalidKey, "{}: input.concat: no main inputs (give input.path, inputs or list)",
+                      job.file.empty() ? std::string("concat") : job.file.string());
+    if (!c.outro.empty()) req.timeline.push_back(c.outro);
+    req.has_outro = !c.outro.empty();
+    req.fill_silence = c.fill_silence;
+    job.input.path = req.timeline[req.reference];
+  }
   req.input = job.input.path;
   req.video_stream = job.input.video_stream;
   req.audio_stream = job.input.audio_stream;
@@ -355,6 +383,13 @@ nlohmann::json to_json(const TranscodeResult& r) {
                        {"media_seconds", r.media_seconds},
                        {"speed", r.seconds > 0 ? r.media_seconds / r.seconds : 0.0},
                        {"outputs", outputs}};
+  if (!r.timeline.empty()) {
+    nlohmann::json timeline = nlohmann::json::array();
+    for (const auto& e : r.timeline)
+      timeline.push_back({{"input", e.input.string()}, {"start", e.start}, {"duration", e.duration},
+                          {"audio", e.silence ? "silence" : "source"}});
+    j["timeline"] = std::move(timeline);
+  }
   if (r.parallel) {
     const auto& p = *r.parallel;
     j["parallel"] = {{"engine", p.engine},         {"workers", p.workers},   {"segments", p.segments},

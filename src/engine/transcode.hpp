@@ -12,6 +12,7 @@
 #include "core/paths.hpp"
 #include "engine/hls.hpp"
 #include "engine/pipeline.hpp"
+#include "engine/timeline.hpp"
 #include "spec/job.hpp"
 
 namespace gopcast {
@@ -41,6 +42,15 @@ struct TranscodeRequest {
   std::vector<LadderOutput> ladders;
   Clip clip;  // the part of the input every output holds
   AudioMix mix;  // background audio under every output's audio
+  // Concatenation: every input of the timeline in order (intro, main inputs, outro),
+  // each normalised to the output template (engine/timeline.hpp); `input` is then
+  // timeline[reference], the first main input: output names expand from it and it
+  // decides what the templates leave to the source. Empty: `input` alone.
+  std::vector<std::filesystem::path> timeline;
+  size_t reference = 0;        // > 0: an intro comes first
+  bool has_outro = false;      // the timeline's last input is an outro
+  bool fill_silence = false;  // timeline inputs without audio get silence instead of an error
+  bool concat() const { return !timeline.empty(); }
 };
 
 struct OutputResult {
@@ -64,8 +74,17 @@ struct ParallelSummary {
   int64_t coordinator_peak_rss_kib = 0;  // the coordinating process (MPI rank 0), workers included if local
 };
 
+// One input of a concatenation as it landed on the output's timeline.
+struct TimelineResult {
+  std::filesystem::path input;
+  double start = 0;     // seconds on the output's timeline
+  double duration = 0;
+  bool silence = false;  // no audio of its own: silence filled its window
+};
+
 struct TranscodeResult {
   std::filesystem::path input;
+  std::vector<TimelineResult> timeline;  // a concatenation's inputs
   double seconds = 0;  // wall-clock time
   double media_seconds = 0;  // input duration
   std::vector<OutputResult> outputs;
@@ -87,6 +106,7 @@ struct PreparedTranscode {
   std::vector<engine::Target> targets;
   std::vector<std::unique_ptr<StagedOutput>> masters;       // one per ladder
   std::vector<std::optional<engine::HlsStats>> hls;         // per output, from the gather
+  engine::Timeline timeline;  // a concatenation's inputs and their per-output filters
 };
 PreparedTranscode prepare_transcode(const TranscodeRequest& request);
 
@@ -95,6 +115,19 @@ PreparedTranscode prepare_transcode(const TranscodeRequest& request);
 engine::OutputPlan plan_transcode_output(const TranscodeOutput& output, const StreamInfo* video, const StreamInfo* audio,
                                          const std::string& input_name, const engine::ClipWindow& clip, double source_seconds,
                                          const AudioMix& mix = {});
+
+// A concatenation planned (engine/timeline.hpp): every input probed and checked (each
+// needs video, and audio unless silence may fill in; a clip, stream copies, animations,
+// audio-only outputs and logo removal are refused), the outputs planned against the
+// reference inputs, and each input's own video filters per output.
+struct PlannedTimeline {
+  engine::Timeline timeline;
+  MediaInfo reference;           // the first main input
+  engine::StreamChoice streams;  // its video; audio 0 when the outputs have audio, else -1
+  double seconds = 0;            // the inputs' probed durations together
+  std::vector<engine::OutputPlan> plans;
+};
+PlannedTimeline plan_timeline(const TranscodeRequest& request);
 
 // Publishes every staged output (all or nothing) and probes what was written.
 std::vector<OutputResult> publish_outputs(const TranscodeRequest& request, PreparedTranscode& prepared,

@@ -172,6 +172,8 @@ struct SegmentRow {
   char host[kHostBytes];
   char status[kStatusBytes];
   int32_t attempts;
+  int32_t entry;
+  int64_t entry_offset_us;
 };
 
 struct Member {
@@ -238,6 +240,8 @@ RowTypes segment_types(std::string_view where) {
           {"host", offsetof(SegmentRow, host), host.get(), host.get()},
           {"status", offsetof(SegmentRow, status), status.get(), status.get()},
           {"attempts", offsetof(SegmentRow, attempts), H5T_NATIVE_INT32, H5T_STD_I32LE},
+          {"entry", offsetof(SegmentRow, entry), H5T_NATIVE_INT32, H5T_STD_I32LE},
+          {"entry_offset_us", offsetof(SegmentRow, entry_offset_us), H5T_NATIVE_INT64, H5T_STD_I64LE},
       },
       where);
 }
@@ -365,8 +369,10 @@ class Writer {
       row.end_pts = s.end_pts;
       row.time_base_num = s.time_base.num;
       row.time_base_den = s.time_base.den;
-      row.start_seconds = static_cast<double>(s.start_pts) * s.time_base.num / s.time_base.den;
-      row.end_seconds = static_cast<double>(s.end_pts) * s.time_base.num / s.time_base.den;
+      row.start_seconds = s.timeline_start();
+      row.end_seconds = s.timeline_end();
+      row.entry = s.entry;
+      row.entry_offset_us = s.entry_offset_us;
       row.bytes = r.bytes;
       row.encode_seconds = r.encode_seconds;
       row.rank = r.rank;
@@ -615,6 +621,8 @@ class Reader {
       r.host = get_fixed(row.host);
       r.status = parse_status(get_fixed(row.status), row.index);
       r.attempts = row.attempts;
+      r.segment.entry = row.entry;
+      r.segment.entry_offset_us = row.entry_offset_us;
       out.push_back(std::move(r));
     }
     return out;

@@ -20,6 +20,7 @@ struct Keyframe {
 
 struct KeyframeIndex {
   Ratio time_base{1, 1};
+  int64_t first_pts = 0;   // the first frame shown
   int64_t end_pts = 0;     // end of the last frame shown
   int64_t total_frames = 0;
   std::vector<Keyframe> keyframes;  // ascending pts
@@ -33,8 +34,19 @@ struct Segment {
   int64_t start_pts = 0;    // inclusive, stream time base
   int64_t end_pts = 0;      // exclusive
   Ratio time_base{1, 1};
+  // A concatenation's segment (engine/timeline.hpp): the timeline input it is cut
+  // from (-1: the job's single input), where that input starts on the output's
+  // timeline (microseconds), and where it ends (its own time base, pts: the span's
+  // last frame is held up to there). Frame numbers count over the whole timeline.
+  int entry = -1;
+  int64_t entry_offset_us = 0;
+  int64_t entry_end_pts = 0;
 
   int64_t frames() const { return end_frame - first_frame; }
+  // Where it starts and ends on the output's timeline.
+  double timeline_start() const { return static_cast<double>(entry_offset_us) / 1e6 + pts_seconds(start_pts); }
+  double timeline_end() const { return static_cast<double>(entry_offset_us) / 1e6 + pts_seconds(end_pts); }
+  double pts_seconds(int64_t pts) const { return static_cast<double>(pts) * time_base.num / time_base.den; }
   double seconds() const { return static_cast<double>(end_pts - start_pts) * time_base.num / time_base.den; }
 };
 

@@ -1,5 +1,7 @@
 #include "spec/job.hpp"
 
+#include <fstream>
+
 #include "spec/value.hpp"
 
 namespace fs = std::filesystem;
@@ -38,8 +40,6 @@ Job load_job(const fs::path& path, bool input_optional) {
   spec::TableReader root(&table, "", origin);
   auto input = root.table("input");
   auto in_path = input.string("path");
-  if (!in_path && !input_optional)
-    fail<SpecError>(ErrorCode::InvalidKey, "{}: input.path: missing (the media file to transcode)", origin);
   if (in_path) job.input.path = resolve(*in_path);
   if (auto v = input.string("video_stream")) job.input.video_stream = *v;
   if (auto v = input.string("audio_stream")) job.input.audio_stream = *v;
@@ -60,7 +60,29 @@ Job load_job(const fs::path& path, bool input_optional) {
       fail<SpecError>(ErrorCode::InvalidKey, "{}: input.mix.path: missing (the audio file to mix in)", origin);
     mix.finish();
   }
+  {
+    auto concat = input.table("concat");
+    if (const toml::node* list = concat.raw("inputs")) {
+      const toml::array* a = list->as_array();
+      if (!a) concat.fail_at("inputs", ErrorCode::InvalidKey, "expected an array of paths");
+      for (size_t i = 0; i < a->size(); ++i) {
+        const auto* p = (*a)[i].as_string();
+        if (!p || p->get().empty())
+          fail<SpecError>(ErrorCode::InvalidKey, "{}: input.concat.inputs[{}]: expected a path", spec::where((*a)[i], origin), i);
+        job.input.concat.inputs.push_back(resolve(p->get()));
+      }
+    }
+    if (auto v = concat.string("list")) {
+      for (auto& p : read_concat_list(resolve(*v))) job.input.concat.inputs.push_back(std::move(p));
+    }
+    if (auto v = concat.string("intro")) job.input.concat.intro = resolve(*v);
+    if (auto v = concat.string("outro")) job.input.concat.outro = resolve(*v);
+    if (auto v = concat.boolean("fill_silence")) job.input.concat.fill_silence = *v;
+    concat.finish();
+  }
   input.finish();
+  if (job.input.path.empty() && job.input.concat.inputs.empty() && !input_optional)
+    fail<SpecError>(ErrorCode::InvalidKey, "{}: input.path: missing (the media file to transcode, or [input.concat] inputs)", origin);
 
   auto parallel = root.table("parallel");
   job.parallel.segment_seconds = parallel.number("segment_seconds", 0, 86400);
@@ -140,7 +162,8 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
     }
     return out;
   };
-  toml::table input{{"path", job.input.path.string()}};
+  toml::table input;
+  if (!job.input.path.empty()) input.insert("path", job.input.path.string());
   if (!job.input.video_stream.empty()) input.insert("video_stream", job.input.video_stream);
   if (!job.input.audio_stream.empty()) input.insert("audio_stream", job.input.audio_stream);
   if (job.input.clip.start > 0) input.insert("start", job.input.clip.start);
@@ -150,6 +173,17 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
     input.insert("mix", toml::table{{"path", job.input.mix.path.string()},
                                     {"gain", job.input.mix.gain_db},
                                     {"duration", job.input.mix.longest ? "longest" : "first"}});
+  if (job.input.concat.active()) {
+    const Concat& c = job.input.concat;
+    toml::table concat;
+    toml::array inputs;
+    for (const auto& p : c.inputs) inputs.push_back(p.string());
+    if (!inputs.empty()) concat.insert("inputs", std::move(inputs));
+    if (!c.intro.empty()) concat.insert("intro", c.intro.string());
+    if (!c.outro.empty()) concat.insert("outro", c.outro.string());
+    if (c.fill_silence) concat.insert("fill_silence", true);
+    input.insert("concat", std::move(concat));
+  }
   toml::table root{{"input", std::move(input)}};
   toml::table parallel;
   if (job.parallel.segment_seconds) parallel.insert("segment_seconds", *job.parallel.segment_seconds);
@@ -184,6 +218,23 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
     root.insert("snapshots", std::move(snaps));
   }
   return root;
+}
+
+std::vector<fs::path> read_concat_list(const fs::path& list) {
+  std::ifstream in(list);
+  if (!in) fail<MediaError>(ErrorCode::ResourceNotFound, "{}: concat list: cannot be read", list.string());
+  std::vector<fs::path> out;
+  std::string line;
+  const fs::path base = list.parent_path();
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    fs::path p(line.substr(first));
+    out.push_back((p.is_relative() && !base.empty() ? base / p : p).lexically_normal());
+  }
+  if (out.empty()) fail<SpecError>(ErrorCode::OutOfRange, "{}: concat list: no inputs in it", list.string());
+  return out;
 }
 
 Template resolve_output_template(const Catalog& catalog, JobOutput& output, const fs::path& output_path,

@@ -35,12 +35,29 @@ struct AudioMix {
   bool active() const { return !path.empty(); }
 };
 
+// Concatenation ([input.concat]): the job's timeline is the intro, the main inputs in
+// order (input.path first when given, then `inputs`, then the paths of `list`) and
+// the outro, each normalised to the output template (engine/timeline.hpp).
+struct Concat {
+  std::vector<std::filesystem::path> inputs;  // main inputs after input.path (list entries included)
+  std::filesystem::path intro;                // "" = none
+  std::filesystem::path outro;
+  bool fill_silence = false;  // inputs without audio get silence (otherwise an error)
+  bool active() const { return !inputs.empty() || !intro.empty() || !outro.empty(); }
+};
+
+// A concat list file: one path per line; blank lines and lines starting with '#' are
+// skipped, relative paths are relative to the list's folder. A missing or unreadable
+// list is ResourceNotFound naming it, an empty one OutOfRange.
+std::vector<std::filesystem::path> read_concat_list(const std::filesystem::path& list);
+
 struct JobInput {
   std::filesystem::path path;
   std::string video_stream;  // selector ("0:v:0"), "" = best
   std::string audio_stream;  // selector ("0:a:1"), "" = best
   Clip clip;                 // start, duration, end_offset in [input]
   AudioMix mix;              // [input.mix]
+  Concat concat;             // [input.concat]
 };
 
 struct JobOutput {
