@@ -179,6 +179,10 @@ class Job:
     start: float
     duration: float | None
     end_offset: float | None
+    concat: list[Path]
+    intro: Path | None
+    outro: Path | None
+    fill_silence: bool
     segment_seconds: float | None
     manifest: Path | None
     file: Path | None
@@ -217,6 +221,7 @@ class RunResult:
     input: Path
     seconds: float
     media_seconds: float
+    timeline: list[dict[str, Any]]
     speed: float
     outputs: list[OutputResult]
     manifest: Path | None

@@ -123,7 +123,23 @@ void register_run(py::module_& m) {
   py::class_<TranscodeResult>(m, "RunResult", "What run() did: outputs, timings and the segment manifest.")
       .def_readonly("input", &TranscodeResult::input)
       .def_readonly("seconds", &TranscodeResult::seconds, "Wall-clock seconds of the whole run.")
-      .def_readonly("media_seconds", &TranscodeResult::media_seconds, "The input's duration.")
+      .def_readonly("media_seconds", &TranscodeResult::media_seconds, "The input's duration (a concatenation's: its timeline's).")
+      .def_property_readonly(
+          "timeline",
+          [](const TranscodeResult& r) {
+            py::list out;
+            for (const auto& e : r.timeline) {
+              py::dict d;
+              d["input"] = e.input;
+              d["start"] = e.start;
+              d["duration"] = e.duration;
+              d["audio"] = e.silence ? "silence" : "source";
+              out.append(d);
+            }
+            return out;
+          },
+          "A concatenation's inputs as they landed on the output: dicts of input, start, duration (seconds) and\n"
+          "audio (\"source\" or \"silence\"); empty for a single input.")
       .def_property_readonly(
           "speed", [](const TranscodeResult& r) { return r.seconds > 0 ? r.media_seconds / r.seconds : 0.0; },
           "Media seconds per wall-clock second.")

@@ -623,6 +623,28 @@ gopcast.run(job), submit it with gopcast.submit(job, pipeline=...), save it with
         j.input.clip.end_offset = v;
       },
       "Clip: end this many seconds before the input's end (cut a tail); None = no tail cut.");
+  // Concatenation ([input.concat]): the timeline is intro, input, concat..., outro.
+  job.def_property(
+      "concat",
+      [](const JobObj& j) { return j.input.concat.inputs; },
+      [](JobObj& j, const py::iterable& paths) {
+        std::vector<fs::path> inputs;
+        for (auto p : paths) inputs.push_back(to_path(p, true));
+        j.input.concat.inputs = std::move(inputs);
+      },
+      "Concatenation: the inputs after `input`, in order (each normalised to the output template).");
+  job.def_property(
+      "intro", [](const JobObj& j) { return j.input.concat.intro.empty() ? std::optional<fs::path>() : j.input.concat.intro; },
+      [](JobObj& j, OptPathArg v) { j.input.concat.intro = v.is_none() ? fs::path() : to_path(v, true); },
+      "Concatenation: an opening clip before the inputs; None = none.");
+  job.def_property(
+      "outro", [](const JobObj& j) { return j.input.concat.outro.empty() ? std::optional<fs::path>() : j.input.concat.outro; },
+      [](JobObj& j, OptPathArg v) { j.input.concat.outro = v.is_none() ? fs::path() : to_path(v, true); },
+      "Concatenation: a closing clip after the inputs; None = none.");
+  job.def_property(
+      "fill_silence", [](const JobObj& j) { return j.input.concat.fill_silence; },
+      [](JobObj& j, bool v) { j.input.concat.fill_silence = v; },
+      "Concatenation: silence for inputs without audio (False: such an input is an error).");
   job.def_property(
       "segment_seconds", [](const JobObj& j) { return j.parallel.segment_seconds; },
       [](JobObj& j, std::optional<double> v) {

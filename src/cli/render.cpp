@@ -92,8 +92,10 @@ std::string templates_table(const Catalog& catalog) {
 }
 
 std::string result_summary(const TranscodeResult& r) {
-  std::string out = fmt::format("transcoded {} in {:.2f} s ({:.2f}x realtime)\n", r.input.string(), r.seconds,
-                                r.seconds > 0 ? r.media_seconds / r.seconds : 0.0);
+  const std::string what = r.timeline.empty() ? r.input.string()
+                                              : fmt::format("{} inputs into one timeline of {:.3f} s", r.timeline.size(), r.media_seconds);
+  std::string out = fmt::format("{} {} in {:.2f} s ({:.2f}x realtime)\n", r.timeline.empty() ? "transcoded" : "concatenated", what,
+                                r.seconds, r.seconds > 0 ? r.media_seconds / r.seconds : 0.0);
   for (const auto& o : r.outputs) {
     out += fmt::format("output: {} (template {})\n", o.path.string(), o.template_name);
     if (o.files.size() > 1)

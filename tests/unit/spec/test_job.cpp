@@ -234,3 +234,59 @@ path = "{dir}/cover.png"
   write_file(d / "typo.toml", "[input]\npath = \"in.mp4\"\n[[outputs]]\npath = \"o.mp4\"\n[[snapshots]]\npath = \"s.jpg\"\ntime = 1\ncolums = 4\n");
   expect_error([&] { load_job(d / "typo.toml"); }, ErrorCode::InvalidKey, {"colums"});
 }
+
+TEST(Jobs, ConcatReadsInputsListIntroOutroAndSurvivesARoundTrip) {
+  TempDir d;
+  fs::create_directories(d / "parts");
+  write_file(d / "parts" / "list.txt", "# the episodes\n\nep2.mp4\n  ep3.mkv  \r\n/abs/ep4.mov\n");
+  write_file(d / "job.toml", R"([input]
+path = "ep1.mp4"
+[input.concat]
+inputs = ["extra/ep1b.mp4"]
+list = "parts/list.txt"
+intro = "brand/intro.mp4"
+outro = "brand/outro.mp4"
+fill_silence = true
+[[outputs]]
+path = "out.mp4"
+)");
+  Job job = load_job(d / "job.toml");
+  EXPECT_EQ(job.input.path, d / "ep1.mp4");
+  // inputs first, then the list's (relative to the list's folder, comments and blanks skipped).
+  ASSERT_EQ(job.input.concat.inputs.size(), 4u);
+  EXPECT_EQ(job.input.concat.inputs[0], d / "extra" / "ep1b.mp4");
+  EXPECT_EQ(job.input.concat.inputs[1], d / "parts" / "ep2.mp4");
+  EXPECT_EQ(job.input.concat.inputs[2], d / "parts" / "ep3.mkv");
+  EXPECT_EQ(job.input.concat.inputs[3], fs::path("/abs/ep4.mov"));
+  EXPECT_EQ(job.input.concat.intro, d / "brand" / "intro.mp4");
+  EXPECT_EQ(job.input.concat.outro, d / "brand" / "outro.mp4");
+  EXPECT_TRUE(job.input.concat.fill_silence);
+  write_file(d / "again.toml", [&] {
+    std::ostringstream s;
+    s << job_to_table(job);
+    return s.str();
+  }());
+  Job again = load_job(d / "again.toml");
+  EXPECT_EQ(again.input.concat.inputs, job.input.concat.inputs);
+  EXPECT_EQ(again.input.concat.intro, job.input.concat.intro);
+  EXPECT_TRUE(again.input.concat.fill_silence);
+
+  // [input.concat] alone is a job (input.path is then optional).
+  write_file(d / "only.toml", "[input.concat]\ninputs = [\"a.mp4\", \"b.mp4\"]\n[[outputs]]\npath = \"o.mp4\"\n");
+  EXPECT_TRUE(load_job(d / "only.toml").input.path.empty());
+}
+
+TEST(Jobs, ConcatErrorsNameTheirKeyOrFile) {
+  TempDir d;
+  write_file(d / "empty.txt", "# nothing\n\n");
+  write_file(d / "a.toml", "[input.concat]\nlist = \"empty.txt\"\n[[outputs]]\npath = \"o.mp4\"\n");
+  expect_error([&] { load_job(d / "a.toml"); }, ErrorCode::OutOfRange, {"empty.txt: concat list: no inputs"});
+  write_file(d / "b.toml", "[input.concat]\nlist = \"missing.txt\"\n[[outputs]]\npath = \"o.mp4\"\n");
+  expect_error([&] { load_job(d / "b.toml"); }, ErrorCode::ResourceNotFound, {"missing.txt: concat list: cannot be read"});
+  write_file(d / "c.toml", "[input.concat]\ninputs = \"a.mp4\"\n[[outputs]]\npath = \"o.mp4\"\n");
+  expect_error([&] { load_job(d / "c.toml"); }, ErrorCode::InvalidKey, {"input.concat.inputs"});
+  write_file(d / "d.toml", "[input.concat]\ninputs = [\"a.mp4\"]\nintro_clip = \"x.mp4\"\n[[outputs]]\npath = \"o.mp4\"\n");
+  expect_error([&] { load_job(d / "d.toml"); }, ErrorCode::InvalidKey, {"intro_clip"});
+  write_file(d / "e.toml", "[input]\n[[outputs]]\npath = \"o.mp4\"\n");
+  expect_error([&] { load_job(d / "e.toml"); }, ErrorCode::InvalidKey, {"input.path: missing"});
+}
