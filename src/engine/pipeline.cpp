@@ -70,6 +70,10 @@ void set_encoder_rate_options(const VideoPlan& v, AVCodecContext* c, av::Diction
   // The same bytes on every node of a cluster, whatever its CPU generation (x264
   // otherwise picks some algorithms by CPU), and without AVX-512 (see the function).
   if (x264) add_param(fmt::format("asm={}:cpu-independent=1", av::x264_reproducible_cpu_flags()));
+  // Segments are joined under one set of headers (the first segment's, in MP4): x264
+  // otherwise picks the picture parameter set's initial QP from each segment's own
+  // rate control (two-pass), and a decoder then reads the other segments wrongly.
+  if (x264) add_param("stitchable=1");
   if (x265) {
     add_param("log-level=error");
     // libx265 ignores thread_count and sizes its pool from the machine's cores, and
@@ -188,6 +192,8 @@ class EncodeChain {
   EncodeChain(const char* encoder, av::Sink* out) : out_(out), encoder_(encoder) {}
 
   virtual void before_encode(AVFrame* frame) = 0;
+  // False drops a filtered frame before the encoder sees it.
+  virtual bool accept(const AVFrame* /*frame*/) const { return true; }
   // False drops the packet (a frame that was only there for the lookahead).
   virtual bool before_write(AVPacket* /*packet*/) { return true; }
 
@@ -199,6 +205,10 @@ class EncodeChain {
  private:
   void drain_graph() {
     while (graph_->pull(filtered_.get())) {
+      if (!accept(filtered_.get())) {
+        av_frame_unref(filtered_.get());
+        continue;
+      }
       before_encode(filtered_.get());
       encoder_.send(filtered_.get());
       av_frame_unref(filtered_.get());
@@ -314,12 +324,20 @@ class VideoChain : public EncodeChain {
   // pass (x264 sizes an I frame from the recent P frames' quantisers); the frame at
   // `start` is forced to a keyframe, and the preroll's packets are dropped.
   void set_head(int64_t start, AVRational time_base) { head_start_ = av_rescale_q(start, time_base, encoder_.ctx()->time_base); }
+  // A concatenation's span whose encoder does not look past its end (two-pass): the
+  // frame rate conversion fills up to the frame at `end` (the next span's first, or a
+  // copy of the last at the input's end), and what it makes from there is dropped.
+  void set_limit(int64_t end, AVRational time_base) { limit_ = av_rescale_q(end, time_base, encoder_.ctx()->time_base); }
+  bool limited() const { return limit_ != INT64_MAX; }
   bool complete() const override { return boundary_forced_ && kept_ == frames_before_end_; }
   bool wants_tail() const { return tail_end_ != INT64_MAX && !complete(); }
   bool has_head() const { return head_start_ != INT64_MIN; }
 
  private:
+  bool accept(const AVFrame* f) const override { return f->pts == AV_NOPTS_VALUE || f->pts < limit_; }
+
   int64_t tail_end_ = INT64_MAX;
+  int64_t limit_ = INT64_MAX;
   int64_t head_start_ = INT64_MIN;
   bool head_forced_ = false;
   bool boundary_forced_ = false;
@@ -562,6 +580,8 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
           ch.video->set_tail(to_timeline(span.end), frame_time_base);
         if (span.preroll_frames > 0 && own_pass == Pass::single)
           ch.video->set_head(to_timeline(span.start), frame_time_base);
+        if (on_timeline && span.end != INT64_MAX && !(span.lookahead_tail && own_pass == Pass::single))
+          ch.video->set_limit(to_timeline(span.end), frame_time_base);
       }
     }
     if (analysis && audio_analysis(t) && streams.audio >= 0) {
@@ -675,13 +695,17 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       if (frame->pts != AV_NOPTS_VALUE && !span.contains(frame->pts)) {
         if (frame->pts >= span.end) {
           feed_head();
+          const bool first_past = !past_end;
           past_end = true;
+          frame->pts = to_timeline(frame->pts);
           if (wants_tail()) {
             ++tail_frames;
-            frame->pts = to_timeline(frame->pts);
             for (auto& ch : chains)
               if (ch.video && ch.video->wants_tail()) ch.video->push(frame.get());
           }
+          if (first_past)
+            for (auto& ch : chains)
+              if (ch.video && ch.video->limited()) ch.video->push(frame.get());
         }
         av_frame_unref(frame.get());
         continue;
@@ -754,7 +778,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     // rate conversion fills up to it, and the encoders take it as the (dropped) tail.
     last_shown->pts = to_timeline(span.end);
     for (auto& ch : chains)
-      if (ch.video && ch.video->wants_tail()) ch.video->push(last_shown.get());
+      if (ch.video && (ch.video->wants_tail() || ch.video->limited())) ch.video->push(last_shown.get());
   }
   if (adec) {
     adec->send(nullptr);
