@@ -70,9 +70,9 @@ void run_job(gopcast::Job job, const std::vector<std::string>& sets, const Paral
   options.workers = par.workers;
   options.segment_seconds = par.segment_seconds.value_or(job.parallel.segment_seconds.value_or(gopcast::kDefaultSegmentSeconds));
   options.manifest = par.manifest.empty() ? job.parallel.manifest : std::filesystem::path(par.manifest);
-  const std::filesystem::path input = job.input.path;
   const std::vector<gopcast::SnapshotSpec> snapshots = job.snapshots;
   gopcast::TranscodeRequest req = gopcast::request_for_job(std::move(job), gopcast::Catalog::standard(), sets);
+  const std::filesystem::path input = req.input;  // a concatenation's first main input
   // The job's still images are written (staged) first: they are quick, a bad one fails
   // the job before any encoding, and they are published only once the outputs are.
   std::vector<gopcast::ops::StagedStills> stills;
