@@ -36,7 +36,8 @@ Ratio timeline_rate(const Template& t, const StreamInfo& reference) {
 
 PlannedTimeline plan_timeline(const TranscodeRequest& request) {
   if (request.clip.active())
-    fail(ErrorCode::Usage, "{}: input.start/duration/end_offset: a concatenation cannot be clipped (clip its inputs first)",
+    fail(ErrorCode::Usage, "{}: input.start/duration/end_offset (--start/--duration/--end-offset): a concatenation cannot be "
+         "clipped (clip its inputs first)",
          request.input.string());
   if (request.outputs.empty()) fail(ErrorCode::Usage, "{}: no outputs requested", request.input.string());
   PlannedTimeline pt;
