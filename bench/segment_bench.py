@@ -12,7 +12,7 @@ it prints wall time, CPU time and peak memory (medians of --repeat runs) for:
 Then rank 0's peak memory for a 2- and a 20-minute input (--memory-minutes).
 
 Both tools get the same encoder settings: libx264 at the same preset and CRF 23,
-yuv420p, the same x264 CPU flags and cpu-independent=1 (see docs/benchmarks.md),
+yuv420p, the same x264 CPU flags, cpu-independent=1 and stitchable=1 (see docs/benchmarks.md),
 AAC 128 kbit/s stereo, MP4 with the index at the front. Derived inputs are cached in
 --work (default /tmp/gopcast-bench). Machines here are shared and noisy: the script
 runs the tools in rounds (one run of each per round) and reports medians and ratios.
@@ -76,7 +76,7 @@ def x264_asm():
 def ffmpeg_cmd(src, out, preset, asm, threads):
     t = [] if threads is None else ["-threads", str(threads)]
     return ["ffmpeg", "-v", "error", "-nostdin", "-y", *t, "-i", str(src), "-map", "0:v:0", "-map", "0:a:0",
-            "-c:v", "libx264", "-preset", preset, "-crf", "23", "-pix_fmt", "yuv420p", "-x264-params", f"asm={asm}:cpu-independent=1", *t,
+            "-c:v", "libx264", "-preset", preset, "-crf", "23", "-pix_fmt", "yuv420p", "-x264-params", f"asm={asm}:cpu-independent=1:stitchable=1", *t,
             "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-movflags", "+faststart", str(out)]
 
 
