@@ -21,6 +21,7 @@ ultrafast to stay cheap on two cores.
 """
 import fcntl
 import json
+import math
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -658,6 +659,31 @@ def test_a_concatenation_into_hls(pieces, tmp_path):
                             text=True)
     assert errors.returncode == 0 and errors.stderr.strip() == "", errors.stderr
     assert len(list(tmp_path.glob("cat_*.ts"))) >= 3
+
+
+# --- two-pass ------------------------------------------------------------------------------
+
+def test_a_two_pass_concatenation_decodes_cleanly_and_joins_exactly(pieces, tmp_path):
+    """Two-pass segments have no lookahead tail: each input's spans end where the next
+    frame (or the input's end) is, and every segment's encoder must write the headers the
+    first one's MP4 configuration record holds (x264 stitchable): without it, segments of
+    unlike content (the FLV's still faces, the cartoon) chose their own initial QP and
+    decoded with errors from the second segment on."""
+    flv = media("me-grampa-vp6.flv")
+    mains = [flv, *(pieces[p.name] for p in MAINS[30:33])]
+    outs, results = [], []
+    for workers in (1, 2):
+        out = tmp_path / f"two-pass-{workers}.mp4"
+        results.append(json.loads(run_gopcast("transcode", *mains, "-o", out, "--set", "trans.mode=twopass", "--set",
+                                              "video.bitrate=400", "-n", workers, "--segment-seconds", 0.5,
+                                              "--json").stdout))
+        outs.append(out)
+    assert decode_errors(outs[0]) == ""
+    end = sum(e["duration"] for e in results[0]["timeline"])
+    rate = Fraction(streams_of(outs[0], "video")[0]["r_frame_rate"])
+    # Output frame n (at n/rate) exists for every n/rate before the timeline's end.
+    assert decoded_frames(outs[0]) == math.ceil(Fraction(end).limit_denominator(10**6) * rate)
+    assert outs[0].read_bytes() == outs[1].read_bytes()
 
 
 # --- rotation, aspect handling and what the template leaves to the first input -----------
