@@ -11,33 +11,17 @@ Prints a Markdown table of medians for docs/benchmarks.md.
 import argparse
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from benchlib import timed, frames
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("GOPCAST_BIN", ROOT / "build" / "src" / "gopcast"))
 SOURCE = ROOT.parent / "shared" / "media" / "bbb-480p-30s.mp4"
 PRESET, CRF = "veryfast", 23
-
-
-def timed(cmd):
-    """(wall seconds, CPU seconds of the command and its children)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def frames(path):
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
-                          "stream=nb_read_packets", "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip())
 
 
 def main():

@@ -17,16 +17,15 @@ frames lasting exactly --seconds: 854x480, 640x360, 480x270, 4:3 320x240 and por
 padded with black bars, converted to 24 fps and its audio resampled.
 """
 import argparse
-import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from benchlib import timed, frames, x264_asm
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("GOPCAST_BIN", ROOT / "build" / "src" / "gopcast"))
@@ -42,22 +41,6 @@ CRF, AUDIO_BITRATE = 23, "128k"
 SIZES = [(854, 480), (640, 360), (480, 270), (320, 240), (360, 640)]
 RATES = [24, 25, 30]
 AUDIO = [("5.1", 48000), ("stereo", 44100), ("mono", 22050)]
-
-
-def timed(cmd):
-    """(wall seconds, CPU seconds of the command and its children)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
-def frames(path):
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
-                          "stream=nb_read_packets", "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True)
-    return int(out.stdout.split()[0].split(",")[0])
 
 
 def derive_inputs(work, count, seconds):
@@ -84,12 +67,6 @@ def derive_inputs(work, count, seconds):
             tmp.rename(path)
         inputs.append((path, w, h, fps))
     return inputs
-
-
-def x264_asm():
-    """The x264 CPU flags gopcast runs with (it leaves out AVX-512): the ffmpeg tool gets the same."""
-    return json.loads(subprocess.run([str(BIN), "version", "--json"], capture_output=True, text=True,
-                                     check=True).stdout)["x264_asm"]
 
 
 def gopcast_cmd(inputs, out, preset):
@@ -150,7 +127,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="gopcast-concat-bench-") as tmp:
         tmp = Path(tmp)
         inputs = derive_inputs(args.work or tmp / "inputs", args.inputs, args.seconds)
-        asm = x264_asm()
+        asm = x264_asm(BIN)
         g_out, f_out = tmp / "g.mp4", tmp / "f.mp4"
         g, f = [], []
         for _ in range(args.repeat):  # alternating rounds: a machine that drifts affects both alike

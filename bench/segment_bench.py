@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchlib import x264_asm
+
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("GOPCAST_MEDIA", ROOT.parent / "shared" / "media"))
 BUILD = Path(os.environ.get("GOPCAST_BUILD", ROOT / "build"))
@@ -66,11 +68,6 @@ def derive_inputs(work, minutes, with_1080p):
                            check=True)
         inputs.append(("1080p", big))
     return inputs
-
-
-def x264_asm():
-    return json.loads(subprocess.run([str(GOPCAST), "version", "--json"], capture_output=True, text=True,
-                                     check=True).stdout)["x264_asm"]
 
 
 def ffmpeg_cmd(src, out, preset, asm, threads):
@@ -152,7 +149,7 @@ def main():
     args = ap.parse_args()
 
     cores = os.cpu_count() or 1
-    asm = x264_asm()
+    asm = x264_asm(GOPCAST)
     print(f"# gopcast segment benchmark\n\nmachine: {machine()}\n"
           f"settings: x264 preset {args.preset}, CRF 23, asm={asm}, AAC 128k stereo, MP4 faststart; "
           f"segments {args.segment_seconds:g} s; medians of {args.repeat} runs\n")
