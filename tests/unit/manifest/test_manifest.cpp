@@ -345,6 +345,7 @@ with h5py.File(sys.argv[1], 'r') as f:
     print('status', [bytes(x) for x in r['status']], r['status'][0] == b'done')
     print('host', [bytes(x) for x in r['host']], r.dtype['host'].itemsize, r.dtype['status'].itemsize)
     print('rank', [int(x) for x in r['rank']], 'attempts', [int(x) for x in r['attempts']])
+    print('entry', [int(x) for x in r['entry']], [int(x) for x in r['entry_offset_us']])
     k = f['keyframes']
     print('keyframes', k.shape, k.dtype.names)
     print('time_base', int(k.attrs['time_base_num']), int(k.attrs['time_base_den']),
@@ -363,7 +364,7 @@ with h5py.File(sys.argv[1], 'r') as f:
             "outputs ['out/a.mp4', 'out/b-\xc3\xa9.mp4']\n"
             "segments (3,) ('index', 'first_frame', 'last_frame', 'frames', 'start_pts', 'end_pts', "
             "'time_base_num', 'time_base_den', 'start_seconds', 'end_seconds', 'bytes', 'encode_seconds', "
-            "'rank', 'host', 'status', 'attempts')\n"
+            "'rank', 'host', 'status', 'attempts', 'entry', 'entry_offset_us')\n"
             "first_frame [0, 48, 96]\n"
             "last_frame [47, 95, 143]\n"
             "frames [48, 48, 48]\n"
@@ -371,6 +372,7 @@ with h5py.File(sys.argv[1], 'r') as f:
             "status [b'done', b'running', b'pending'] True\n"
             "host [b'node-a', b'node-b.cluster.example', b''] 64 8\n"
             "rank [0, 3, -1] attempts [1, 2, 0]\n"
+            "entry [-1, -1, -1] [0, 0, 0]\n"
             "keyframes (3,) ('pts', 'seconds', 'frames', 'byte_pos')\n"
             "time_base 1 12288 73728 144\n"
             "pts [0, 24576, 49152] seconds [0.0, 2.0, 4.0]\n"
@@ -392,5 +394,29 @@ with h5py.File(sys.argv[1], 'r') as f:
 )",
                    file);
   ASSERT_EQ(ran.status, 0) << ran.output;
-  EXPECT_EQ(ran.output, "(0,) 16 (0,) 4 0 0 90000\n");
+  EXPECT_EQ(ran.output, "(0,) 18 (0,) 4 0 0 90000\n");
+}
+
+// A concatenation's segments: their input, where it starts, and timeline times.
+TEST(ManifestOracle, H5pyReadsAConcatenationsEntriesAndTimelineTimes) {
+  test::TempDir dir;
+  const fs::path file = dir / "cat.manifest.h5";
+  Manifest m = sample();
+  m.segments[1].segment.entry = 0;
+  m.segments[2].segment.entry = 1;
+  m.segments[2].segment.entry_offset_us = 7'500'000;  // input 1 starts 7.5 s into the output
+  write(file, m);
+  Ran ran = python(R"(import sys, h5py
+with h5py.File(sys.argv[1], 'r') as f:
+    r = f['segments'][:]
+    print([int(x) for x in r['entry']], [int(x) for x in r['entry_offset_us']], [float(x) for x in r['start_seconds']])
+)",
+                   file);
+  ASSERT_EQ(ran.status, 0) << ran.output;
+  // Row 2 holds pts 96*512 of a 1/12288 time base (4 s) of its input: 11.5 s on the timeline.
+  EXPECT_EQ(ran.output, "[-1, 0, 1] [0, 0, 7500000] [0.0, 2.0, 11.5]\n");
+  std::optional<Manifest> back = read(file);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->segments[2].segment.entry, 1);
+  EXPECT_EQ(back->segments[2].segment.entry_offset_us, 7'500'000);
 }
