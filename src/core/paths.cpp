@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <random>
 #include <system_error>
 #include <vector>
@@ -12,6 +13,22 @@
 namespace fs = std::filesystem;
 
 namespace gopcast {
+
+std::vector<fs::path> read_path_list(const fs::path& list, std::string_view what) {
+  std::ifstream in(list);
+  if (!in) fail(ErrorCode::ResourceNotFound, "{}: {}: cannot be read", list.string(), what);
+  std::vector<fs::path> out;
+  std::string line;
+  const fs::path base = list.parent_path();
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const fs::path p(line.substr(first));
+    out.push_back((p.is_relative() && !base.empty() ? base / p : p).lexically_normal());
+  }
+  return out;
+}
 
 fs::path expand_output_pattern(std::string_view pattern, const fs::path& input, std::string_view key) {
   std::string out;

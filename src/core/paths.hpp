@@ -14,6 +14,12 @@ namespace gopcast {
 std::filesystem::path expand_output_pattern(std::string_view pattern, const std::filesystem::path& input,
                                             std::string_view key = "output");
 
+// The paths a list file names, one per line (a batch's inputs, a concatenation's):
+// blank lines and lines starting with '#' are skipped, surrounding blanks and a CR are
+// trimmed, and relative paths are relative to the list's folder. A list that cannot be
+// read is ResourceNotFound naming `what` ("concat list").
+std::vector<std::filesystem::path> read_path_list(const std::filesystem::path& list, std::string_view what);
+
 // Where shipped data (templates, the sbatch template, the web player) may be, in order:
 // <prefix>/share/gopcast/<sub> beside the running program (wherever the prefix was
 // moved), then `build_dir` (a program run from its build tree), then `install_dir`.

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -519,14 +518,7 @@ BatchResult submit_batch(Store& store, const BatchRequest& req) {
     for (const auto& e : fs::directory_iterator(req.inputs, ec))
       if (e.is_regular_file(ec) && !e.path().filename().string().starts_with(".")) inputs.push_back(fs::absolute(e.path()));
   } else if (fs::is_regular_file(req.inputs, ec)) {
-    std::ifstream in(req.inputs);
-    std::string line;
-    while (std::getline(in, line)) {
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
-      if (line.empty() || line.front() == '#') continue;
-      fs::path f = fs::path(line).is_relative() ? req.inputs.parent_path() / line : fs::path(line);
-      inputs.push_back(fs::absolute(f).lexically_normal());
-    }
+    for (const auto& f : read_path_list(req.inputs, "batch list")) inputs.push_back(fs::absolute(f).lexically_normal());
   } else {
     fail(ErrorCode::ResourceNotFound, "{}: no such folder or list file", req.inputs.string());
   }

@@ -1,7 +1,6 @@
 #include "spec/job.hpp"
 
-#include <fstream>
-
+#include "core/paths.hpp"
 #include "spec/value.hpp"
 
 namespace fs = std::filesystem;
@@ -221,18 +220,7 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
 }
 
 std::vector<fs::path> read_concat_list(const fs::path& list) {
-  std::ifstream in(list);
-  if (!in) fail<MediaError>(ErrorCode::ResourceNotFound, "{}: concat list: cannot be read", list.string());
-  std::vector<fs::path> out;
-  std::string line;
-  const fs::path base = list.parent_path();
-  while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
-    size_t first = line.find_first_not_of(" \t");
-    if (first == std::string::npos || line[first] == '#') continue;
-    fs::path p(line.substr(first));
-    out.push_back((p.is_relative() && !base.empty() ? base / p : p).lexically_normal());
-  }
+  std::vector<fs::path> out = read_path_list(list, "concat list");
   if (out.empty()) fail<SpecError>(ErrorCode::OutOfRange, "{}: concat list: no inputs in it", list.string());
   return out;
 }
