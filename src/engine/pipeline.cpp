@@ -878,20 +878,13 @@ namespace gopcast::engine {
 
 namespace {
 
-// One timeline input's audio made into one target's: timed from the input's first
-// video frame, with silence before a later start (and in gaps), resampled to the
-// target's rate and layout, then padded with silence or cut to exactly `samples`.
-class EntryAudio {
- public:
-  EntryAudio(const av::AudioSourceParams& src, const AudioPlan& plan, int64_t samples)
-      : graph_(av::FilterGraph::audio(src, fmt::format("aresample=async=1:first_pts=0,{},apad=whole_len={},atrim=end_sample={}",
-                                                       plan.filters, samples, samples))) {}
-  void push(AVFrame* frame) { graph_.push(frame); }
-  bool pull(AVFrame* frame) { return graph_.pull(frame); }
-
- private:
-  av::FilterGraph graph_;
-};
+// The graph that makes one timeline input's audio into one target's: timed from the
+// input's first video frame, with silence before a later start (and in gaps), resampled
+// to the target's rate and layout, then padded with silence or cut to exactly `samples`.
+av::FilterGraph entry_audio_graph(const av::AudioSourceParams& src, const AudioPlan& plan, int64_t samples) {
+  return av::FilterGraph::audio(src, fmt::format("aresample=async=1:first_pts=0,{},apad=whole_len={},atrim=end_sample={}",
+                                                 plan.filters, samples, samples));
+}
 
 // `samples` of silence in a target's format, from `first` on, in frames of 1024.
 template <typename Deliver>
@@ -922,7 +915,8 @@ std::vector<TargetStats> run_timeline_audio(const Timeline& timeline, const std:
 
   // The whole timeline's audio, input by input, as each target's frames timed in its samples.
   auto feed = [&](const std::function<void(size_t, AVFrame*)>& deliver) {
-    av::FramePtr frame = av::make_frame();
+    av::FramePtr frame = av::make_frame();     // decoded
+    av::FramePtr resampled = av::make_frame(); // out of an input's graph
     av::PacketPtr packet = av::make_packet();
     for (const auto& e : timeline.entries) {
       if (control.cancel && control.cancel->load()) fail(ErrorCode::Cancelled, "{}: cancelled", e.path.string());
@@ -944,16 +938,16 @@ std::vector<TargetStats> run_timeline_audio(const Timeline& timeline, const std:
       av::Decoder dec(st, e.path.string(), 1);
       AudioParams src;
       audio_source_params(dec, st, src);
-      std::vector<EntryAudio> normalise;
+      std::vector<av::FilterGraph> normalise;
       normalise.reserve(n);
-      for (size_t t = 0; t < n; ++t) normalise.emplace_back(src, targets[t].plan.audio, samples[t]);
+      for (size_t t = 0; t < n; ++t) normalise.push_back(entry_audio_graph(src, targets[t].plan.audio, samples[t]));
       // Timed from the input's first video frame, which is where it lands on the timeline.
       const int64_t origin = av_rescale_q(input.start_time() + e.start_us, AV_TIME_BASE_Q, st->time_base);
       auto drain = [&](size_t t) {
-        while (normalise[t].pull(frame.get())) {
-          if (frame->pts != AV_NOPTS_VALUE) frame->pts += first[t];
-          deliver(t, frame.get());
-          av_frame_unref(frame.get());
+        while (normalise[t].pull(resampled.get())) {
+          if (resampled->pts != AV_NOPTS_VALUE) resampled->pts += first[t];
+          deliver(t, resampled.get());
+          av_frame_unref(resampled.get());
         }
       };
       auto decode = [&]() {
@@ -961,13 +955,11 @@ std::vector<TargetStats> run_timeline_audio(const Timeline& timeline, const std:
           frame->pts = frame->best_effort_timestamp;
           if (frame->pts != AV_NOPTS_VALUE) frame->pts -= origin;
           av::normalise_layout(frame->ch_layout);
-          av::FramePtr decoded(av_frame_clone(frame.get()));
-          av_frame_unref(frame.get());
-          if (!decoded) fail(ErrorCode::Internal, "av: av_frame_clone: out of memory");
           for (size_t t = 0; t < n; ++t) {
-            normalise[t].push(decoded.get());
+            normalise[t].push(frame.get());
             drain(t);
           }
+          av_frame_unref(frame.get());
         }
       };
       while (input.read(packet.get())) {

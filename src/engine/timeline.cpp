@@ -60,8 +60,7 @@ PlannedTimeline plan_timeline(const TranscodeRequest& request) {
     if (e.video < 0)
       fail<MediaError>(ErrorCode::ResourceContentBad, "{}: {} has no video stream (every input of a concatenation needs pictures)",
                        e.path.string(), entry_name(request, k));
-    e.probed_seconds = infos[k].duration;
-    seconds += e.probed_seconds;
+    seconds += infos[k].duration;
     pt.timeline.entries.push_back(std::move(e));
   }
   pt.seconds = seconds;

@@ -24,7 +24,6 @@ struct TimelineEntry {
   std::filesystem::path path;
   int video = -1;  // stream indices; audio -1: silence fills the entry's window
   int audio = -1;
-  double probed_seconds = 0;  // the container's duration (planning only)
   // Per output: this input's decoded frames -> the output's frames (its own fit,
   // rotation, rate and format, then what the output draws on every frame).
   std::vector<std::string> video_filters;
