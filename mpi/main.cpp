@@ -21,6 +21,7 @@
 #include "comm.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/process.hpp"
 #include "engine/parallel.hpp"
 #include "ops/stills.hpp"
 #include "spec/catalog.hpp"
@@ -99,11 +100,6 @@ Error decode_error(const std::string& s, int rank) {
   return Error(code, s.substr(pos) + fmt::format(" (on rank {})", rank));
 }
 
-std::string host_name() {
-  char buf[256] = {};
-  return ::gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string("unknown");
-}
-
 struct Options {
   std::string job;
   std::vector<std::string> sets;
@@ -127,7 +123,7 @@ int worker(const mpi::Communicator& comm, const TranscodeRequest& request) {
   std::optional<eng::JobContext> ctx;
   std::string ready;
   put<int64_t>(ready, ::getpid());
-  ready += host_name();
+  ready += process::host_name();
   comm.send(0, kReady, ready);
   for (;;) {
     mpi::Message m = comm.receive(0);
@@ -172,7 +168,7 @@ std::optional<Error> dead_rank_error(const eng::Coordinator& coord, const std::v
 // Rank 0: dispatch on the main thread (the only one calling MPI), gather and one
 // local worker on threads of their own.
 TranscodeResult coordinate(const mpi::Communicator& comm, eng::Coordinator& coord) {
-  const std::string host = host_name();
+  const std::string host = process::host_name();
   std::thread local([&] {
     try {
       while (auto t = coord.take(0, host, true)) coord.done(*t, coord.run_local(*t), 0);
@@ -265,7 +261,7 @@ int run(int argc, char** argv) {
       std::fprintf(stderr, "gopcast-mpi: error: %s: %s (see gopcast-mpi --help)\n", std::string(info.name).c_str(), e.what());
     return info.exit_status;
   }
-  log::set_level(o.quiet ? log::Level::Quiet : o.verbose >= 2 ? log::Level::Debug : o.verbose == 1 ? log::Level::Info : log::Level::Warn);
+  log::set_level(log::level_for(o.quiet, o.verbose));
   av::configure_logging();
 
   // srun without an MPI plugin that reaches Open MPI starts N singletons, each a whole

@@ -111,7 +111,7 @@ py::object history_of(const jobs::JobRecord& r) {
   py::list out;
   for (const auto& h : r.history) {
     py::dict d;
-    d["state"] = std::string(jobs::to_string(h.state));
+    d["state"] = std::string(to_string(h.state));
     d["at"] = h.at;
     d["note"] = h.note;
     out.append(d);
@@ -125,7 +125,7 @@ py::dict pipeline_dict(const jobs::PipelineStatus& s) {
   d["name"] = p.name;
   d["description"] = p.description;
   d["file"] = p.file.string();
-  d["state"] = std::string(slurm::to_string(s.state));
+  d["state"] = std::string(to_string(s.state));
   d["partition"] = p.partition;
   d["account"] = p.account;
   d["qos"] = p.qos;
@@ -134,7 +134,7 @@ py::dict pipeline_dict(const jobs::PipelineStatus& s) {
   d["cpus_per_rank"] = p.cpus_per_rank;
   d["time_limit"] = p.time_limit;
   d["max_concurrent"] = p.max_concurrent;
-  d["launcher"] = std::string(slurm::to_string(p.launcher));
+  d["launcher"] = std::string(to_string(p.launcher));
   d["jobs"] = py::dict(py::arg("pending") = s.pending, py::arg("held") = s.held, py::arg("running") = s.running);
   d["notify_url"] = p.notify ? py::object(py::str(p.notify->url)) : py::object(py::none());  // never the secret
   return d;
@@ -148,7 +148,7 @@ A job submitted to a pipeline, as the job store records it (`gopcast jobs show`)
 Its fields are as they were when read: refresh() reads them again, wait() until it ends.)doc")
       .def_property_readonly("id", [](const JobRecordObj& j) { return j.record.id; })
       .def_property_readonly(
-          "state", [](const JobRecordObj& j) { return std::string(jobs::to_string(j.record.state)); },
+          "state", [](const JobRecordObj& j) { return std::string(to_string(j.record.state)); },
           "Submitted, Transcoding, TranscodeSuccess, TranscodeFail or TranscodeCancelled.")
       .def_property_readonly(
           "done", [](const JobRecordObj& j) { return jobs::is_final(j.record.state); }, "Whether it has ended (in any way).")
@@ -204,7 +204,7 @@ Its fields are as they were when read: refresh() reads them again, wait() until 
           "to_dict", [](const JobRecordObj& j) { return to_python(jobs::to_json(j.record)); },
           "The record as `gopcast jobs show --json` prints it.")
       .def("__repr__", [](const JobRecordObj& j) {
-        return fmt::format("<gopcast.JobRecord {} {} on {}>", j.record.id, jobs::to_string(j.record.state), j.record.pipeline);
+        return fmt::format("<gopcast.JobRecord {} {} on {}>", j.record.id, to_string(j.record.state), j.record.pipeline);
       });
 
   m.def(
@@ -230,10 +230,9 @@ home: the job store (default: $GOPCAST_HOME, else ~/.gopcast).)doc");
         filter.pipeline = pipeline.value_or("");
         filter.batch_id = batch.value_or("");
         if (state) {
-          filter.state = jobs::parse_state(*state);
+          filter.state = parse_enum<jobs::JobState>(*state);
           if (!filter.state)
-            fail(ErrorCode::OutOfRange,
-                 "state: \"{}\" is not one of Submitted, Transcoding, TranscodeSuccess, TranscodeFail, TranscodeCancelled", *state);
+            fail(ErrorCode::OutOfRange, "state: \"{}\" is not one of {}", *state, enum_names(jobs::JobState{}).list());
         }
         const fs::path store_home = home_of(home);
         std::vector<JobRecordObj> out;

@@ -53,7 +53,7 @@ py::dict segments(const ManifestObj& m) {
   d["encode_seconds"] = column<double>(rows, [](const R& r) { return r.encode_seconds; });
   d["rank"] = column<int32_t>(rows, [](const R& r) { return r.rank; });
   d["host"] = text_column(rows, [](const R& r) { return r.host; });
-  d["status"] = text_column(rows, [](const R& r) { return std::string(manifest::status_name(r.status)); });
+  d["status"] = text_column(rows, [](const R& r) { return std::string(to_string(r.status)); });
   d["attempts"] = column<int32_t>(rows, [](const R& r) { return r.attempts; });
   d["entry"] = column<int32_t>(rows, [](const R& r) { return r.segment.entry; });
   d["entry_offset_us"] = column<int64_t>(rows, [](const R& r) { return r.segment.entry_offset_us; });

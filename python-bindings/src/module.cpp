@@ -15,11 +15,9 @@ PYBIND11_MODULE(_gopcast, m) {
       "set_log_level",
       [](const std::string& level) {
         using gopcast::log::Level;
-        const std::pair<const char*, Level> levels[] = {
-            {"debug", Level::Debug}, {"info", Level::Info}, {"warn", Level::Warn}, {"error", Level::Error}, {"quiet", Level::Quiet}};
-        for (const auto& [name, value] : levels)
-          if (level == name) return gopcast::log::set_level(value);
-        gopcast::fail(gopcast::ErrorCode::OutOfRange, "log level: \"{}\" is not one of debug, info, warn, error, quiet", level);
+        if (auto value = gopcast::parse_enum<Level>(level)) return gopcast::log::set_level(*value);
+        gopcast::fail(gopcast::ErrorCode::OutOfRange, "log level: \"{}\" is not one of {}", level,
+                      enum_names(Level{}).list());
       },
       pybind11::arg("level"),
       "How much gopcast (and libav) writes to stderr: \"debug\", \"info\", \"warn\" (default),\n"

@@ -361,7 +361,7 @@ Setting a key to None removes it (back to the default).)doc");
       "description", [](const TemplateObj& t) { return t.tmpl.description; },
       [](TemplateObj& t, const std::string& v) { t.edit([&](toml::table& table) { table.insert_or_assign("description", v); }); });
   tmpl.def_property(
-      "container", [](const TemplateObj& t) { return std::string(name_of(t.tmpl.container)); },
+      "container", [](const TemplateObj& t) { return std::string(to_string(t.tmpl.container)); },
       [](TemplateObj& t, ValueArg v) { template_set(t, "container.format", v); },
       "mp4 | m4a | mov | mkv | flv | ts | m3u8 | gif | mp3 | ogg | flac");
   tmpl.def_property_readonly(
@@ -411,9 +411,9 @@ Setting a key to None removes it (back to the default).)doc");
     return py::isinstance<TemplateObj>(b) && toml_text(a.tmpl.to_table()) == toml_text(b.cast<TemplateObj&>().tmpl.to_table());
   });
   tmpl.def("__repr__", [](const TemplateObj& t) {
-    return fmt::format("<gopcast.Template {} ({}{}{})>", t.tmpl.name, name_of(t.tmpl.container),
-                       t.tmpl.video.remove || audio_only(t.tmpl.container) ? "" : fmt::format(", video {}", name_of(t.tmpl.video.codec)),
-                       t.tmpl.audio.remove ? "" : fmt::format(", audio {}", name_of(t.tmpl.audio.codec)));
+    return fmt::format("<gopcast.Template {} ({}{}{})>", t.tmpl.name, to_string(t.tmpl.container),
+                       t.tmpl.video.remove || audio_only(t.tmpl.container) ? "" : fmt::format(", video {}", to_string(t.tmpl.video.codec)),
+                       t.tmpl.audio.remove ? "" : fmt::format(", audio {}", to_string(t.tmpl.audio.codec)));
   });
 
   py::class_<Overrides>(m, "Overrides", R"doc(

@@ -11,6 +11,8 @@ extern "C" {
 
 #include <memory>
 
+#include "core/rational.hpp"
+
 namespace gopcast::av {
 
 struct PacketDeleter {
@@ -49,6 +51,10 @@ using OutputContextPtr = std::unique_ptr<AVFormatContext, OutputContextDeleter>;
 using CodecParametersPtr = std::unique_ptr<AVCodecParameters, CodecParametersDeleter>;
 using FilterGraphPtr = std::unique_ptr<AVFilterGraph, FilterGraphDeleter>;
 using FilterInOutPtr = std::unique_ptr<AVFilterInOut, FilterInOutDeleter>;
+
+// The boundary between plain rationals (plans, templates) and libav's.
+inline AVRational to_av(Rational r) { return AVRational{r.num, r.den}; }
+inline Rational from_av(AVRational r) { return Rational{r.num, r.den}; }
 
 PacketPtr make_packet();
 CodecParametersPtr make_codec_parameters();

@@ -28,9 +28,9 @@ std::optional<std::string> opt_str(const char* s) {
   return std::string(s);
 }
 
-Ratio ratio(AVRational r) { return Ratio{r.num, r.den}; }
+Rational ratio(AVRational r) { return av::from_av(r); }
 
-double seconds(int64_t ts, AVRational tb) { return static_cast<double>(ts) * tb.num / tb.den; }
+double seconds(int64_t ts, AVRational tb) { return seconds_of(ts, ratio(tb)); }
 
 int rotation_of(const AVStream* st) {
   const uint8_t* matrix = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
@@ -121,8 +121,8 @@ template <typename T>
 nlohmann::json opt(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
-nlohmann::json rat(const Ratio& r) { return r.valid() ? nlohmann::json(fmt::format("{}/{}", r.num, r.den)) : nlohmann::json(nullptr); }
-nlohmann::json rat(const std::optional<Ratio>& r) { return r ? rat(*r) : nlohmann::json(nullptr); }
+nlohmann::json rat(const Rational& r) { return r.valid() ? nlohmann::json(fmt::format("{}/{}", r.num, r.den)) : nlohmann::json(nullptr); }
+nlohmann::json rat(const std::optional<Rational>& r) { return r ? rat(*r) : nlohmann::json(nullptr); }
 }  // namespace
 
 nlohmann::json to_json(const MediaInfo& m) {

@@ -10,18 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "core/rational.hpp"
+
 namespace gopcast {
 
 namespace av {
 class Input;
 }
-
-struct Ratio {
-  int num = 0;
-  int den = 1;
-  double value() const { return den ? static_cast<double>(num) / den : 0.0; }
-  bool valid() const { return num > 0 && den > 0; }
-};
 
 struct StreamInfo {
   int index = 0;
@@ -40,10 +35,10 @@ struct StreamInfo {
   // video
   int width = 0;
   int height = 0;
-  std::optional<Ratio> sample_aspect_ratio;
-  std::optional<Ratio> display_aspect_ratio;
-  Ratio avg_frame_rate;
-  Ratio real_frame_rate;
+  std::optional<Rational> sample_aspect_ratio;
+  std::optional<Rational> display_aspect_ratio;
+  Rational avg_frame_rate;
+  Rational real_frame_rate;
   std::optional<std::string> pix_fmt;
   std::optional<std::string> color_range, color_space, color_transfer, color_primaries;
   int rotation = 0;  // degrees clockwise to turn the picture upright: 0, 90, 180 or 270

@@ -24,7 +24,7 @@ std::string cell(std::string s, size_t width) {
 std::string jobs_table(const std::vector<jobs::JobRecord>& rs) {
   std::string out = fmt::format("{:<26} {:<12} {:<18} {:>3} {:<10} {}\n", "ID", "PIPELINE", "STATE", "PRI", "SLURM", "INPUT");
   for (const auto& r : rs)
-    out += fmt::format("{:<26} {:<12} {:<18} {:>3} {:<10} {}\n", r.id, cell(r.pipeline, 12), jobs::to_string(r.state), r.priority,
+    out += fmt::format("{:<26} {:<12} {:<18} {:>3} {:<10} {}\n", r.id, cell(r.pipeline, 12), to_string(r.state), r.priority,
                        cell(r.slurm_job_id, 10), r.input);
   return out;
 }
@@ -36,7 +36,7 @@ std::string job_text(const jobs::JobRecord& r) {
   };
   line("id", r.id);
   line("pipeline", r.pipeline);
-  line("state", std::string(jobs::to_string(r.state)));
+  line("state", std::string(to_string(r.state)));
   line("priority", std::to_string(r.priority));
   line("input", r.input);
   for (const auto& o : r.outputs) line("output", o);
@@ -59,7 +59,7 @@ nlohmann::json pipeline_json(const jobs::PipelineStatus& s) {
   nlohmann::json j = {{"name", p.name},
                       {"description", p.description},
                       {"file", p.file.string()},
-                      {"state", slurm::to_string(s.state)},
+                      {"state", to_string(s.state)},
                       {"partition", p.partition},
                       {"account", p.account},
                       {"qos", p.qos},
@@ -69,11 +69,15 @@ nlohmann::json pipeline_json(const jobs::PipelineStatus& s) {
                       {"time_limit", p.time_limit},
                       {"max_concurrent", p.max_concurrent},
                       {"license", p.max_concurrent > 0 ? p.license : ""},
-                      {"launcher", slurm::to_string(p.launcher)},
+                      {"launcher", to_string(p.launcher)},
                       {"slurm_job_name", p.slurm_job_name()},
                       {"jobs", {{"pending", s.pending}, {"held", s.held}, {"running", s.running}}}};
   // The secret never leaves the pipeline file.
-  j["notify"] = p.notify ? nlohmann::json{{"url", p.notify->url}, {"signed", !p.notify->secret.empty()}, {"events", p.notify->events}}
+  j["notify"] = p.notify ? nlohmann::json{{"url", p.notify->url}, {"signed", !p.notify->secret.empty()}, {"events", [&] {
+                                                      std::vector<std::string> names;
+                                                      for (auto e : p.notify->events) names.emplace_back(to_string(e));
+                                                      return names;
+                                                    }()}}
                          : nlohmann::json(nullptr);
   return j;
 }
@@ -112,7 +116,7 @@ JobsCli::JobsCli(CLI::App& app, bool& json, std::atomic<bool>& cancel) : json_(j
   jlist_ = jobs_->add_subcommand("list", "List jobs, oldest first");
   jlist_->add_option("--pipeline", filter_pipeline_, "Only this pipeline's jobs");
   jlist_->add_option("--state", filter_state_, "Only jobs in this state")
-      ->check(CLI::IsMember({"Submitted", "Transcoding", "TranscodeSuccess", "TranscodeFail", "TranscodeCancelled"}));
+      ->check(CLI::IsMember(enum_names(jobs::JobState{}).names()));
   jlist_->add_option("--batch", filter_batch_, "Only the jobs of this batch");
   add_json(jlist_);
   jshow_ = jobs_->add_subcommand("show", "Show one job");
@@ -180,7 +184,7 @@ std::optional<int> JobsCli::dispatch() {
       emit(jobs::to_json(r), r.id + "\n");
     }
   } else if (*jlist_) {
-    jobs::JobFilter f{filter_pipeline_, filter_state_.empty() ? std::nullopt : jobs::parse_state(filter_state_), filter_batch_};
+    jobs::JobFilter f{filter_pipeline_, filter_state_.empty() ? std::nullopt : parse_enum<jobs::JobState>(filter_state_), filter_batch_};
     auto rs = jobs::list_jobs(store, f);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& r : rs) list.push_back(jobs::to_json(r));
@@ -190,7 +194,7 @@ std::optional<int> JobsCli::dispatch() {
     emit(jobs::to_json(r), job_text(r));
   } else if (*jcancel_) {
     auto r = jobs::cancel_job(store, id_);
-    emit(jobs::to_json(r), fmt::format("{}: {}\n", r.id, jobs::to_string(r.state)));
+    emit(jobs::to_json(r), fmt::format("{}: {}\n", r.id, to_string(r.state)));
   } else if (*jwait_) {
     auto r = jobs::wait_job(store, id_, timeout_, &cancel_);
     emit(jobs::to_json(r), job_text(r));
@@ -206,7 +210,7 @@ std::optional<int> JobsCli::dispatch() {
     for (const auto& p : jobs::list_pipelines(store)) {
       auto st = jobs::pipeline_status(store, p.name);
       list.push_back(pipeline_json(st));
-      text += fmt::format("{:<16} {:<7} {:<10} {:>5} {:>4} {:>8} {:>8}  {}\n", p.name, slurm::to_string(st.state),
+      text += fmt::format("{:<16} {:<7} {:<10} {:>5} {:>4} {:>8} {:>8}  {}\n", p.name, to_string(st.state),
                           p.partition.empty() ? "(default)" : p.partition, p.ranks,
                           p.max_concurrent ? std::to_string(p.max_concurrent) : "-", st.running, st.pending, p.description);
     }

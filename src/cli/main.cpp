@@ -35,7 +35,7 @@ struct Common {
 
 void apply_verbosity(const Common& c) {
   using gopcast::log::Level;
-  gopcast::log::set_level(c.quiet ? Level::Quiet : c.verbose >= 2 ? Level::Debug : c.verbose == 1 ? Level::Info : Level::Warn);
+  gopcast::log::set_level(gopcast::log::level_for(c.quiet, c.verbose));
   gopcast::av::configure_logging();
 }
 
@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
   tc->add_option("--mix", tc_mix.path, "Background audio (music) to mix under the input's audio");
   tc->add_option("--mix-gain", tc_mix.gain_db, "Its level against the input's audio, dB (default -12)")->check(CLI::Range(-60.0, 20.0));
   tc->add_option("--mix-duration", tc_mix_duration, "first: as long as the input's audio; longest: as long as the longer")
-      ->check(CLI::IsMember({"first", "longest"}));
+      ->check(CLI::IsMember(enum_names(MixDuration{}).names()));
   std::vector<std::string> tc_marks, tc_text_marks, tc_delogo;
   tc->add_option("--watermark", tc_marks,
                  "An image watermark: IMAGE[,template=NAME][,position=P][,dx=..][,dy=..][,width=..][,height=..][,opacity=..]"
@@ -252,7 +252,7 @@ int main(int argc, char** argv) {
       out.marks = marks_from_options(tc_marks, tc_text_marks, tc_delogo, Catalog::standard());
       for (const auto& s : tc_subtitles) out.subtitles.push_back(parse_subtitle_option(s));
       Job job;
-      tc_mix.longest = tc_mix_duration == "longest";
+      tc_mix.duration = *parse_enum<MixDuration>(tc_mix_duration);
       for (size_t i = 1; i < tc_inputs.size(); ++i) tc_concat.inputs.emplace_back(tc_inputs[i]);
       if (!tc_list.empty())
         for (auto& p : read_concat_list(tc_list)) tc_concat.inputs.push_back(std::move(p));

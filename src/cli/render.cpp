@@ -23,7 +23,7 @@ std::string human_bytes(int64_t n) {
   return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
 }
 std::string kbps(int64_t bps) { return bps > 0 ? fmt::format("{} kb/s", bps / 1000) : "-"; }
-std::string rate(const Ratio& r) {
+std::string rate(const Rational& r) {
   if (!r.valid()) return "-";
   return r.den == 1 ? fmt::format("{}", r.num) : fmt::format("{:.3f} ({}/{})", r.value(), r.num, r.den);
 }
@@ -74,16 +74,16 @@ std::string templates_table(const Catalog& catalog) {
   for (const auto& e : catalog.list()) {
     try {
       Template t = catalog.load(e.path.string());
-      std::string video = t.video.remove || audio_only(t.container) ? "-" : std::string(name_of(t.video.codec));
+      std::string video = t.video.remove || audio_only(t.container) ? "-" : std::string(to_string(t.video.codec));
       if (!t.video.remove && !audio_only(t.container) && t.video.codec != VideoCodec::copy) {
         if (t.video.height) video += fmt::format(" {}p", *t.video.height);
         else if (t.video.width) video += fmt::format(" w{}", *t.video.width);
         if (t.video.bitrate) video += fmt::format(" {}k", *t.video.bitrate);
         else if (t.video.crf) video += fmt::format(" crf{}", *t.video.crf);
       }
-      std::string audio = t.audio.remove || animation(t.container) ? "-" : std::string(name_of(t.audio.codec));
+      std::string audio = t.audio.remove || animation(t.container) ? "-" : std::string(to_string(t.audio.codec));
       if (!t.audio.remove && t.audio.bitrate) audio += fmt::format(" {}k", *t.audio.bitrate);
-      out += fmt::format("{:<26} {:<6} {:<24} {:<18} {}\n", e.name, name_of(t.container), video, audio, t.description);
+      out += fmt::format("{:<26} {:<6} {:<24} {:<18} {}\n", e.name, to_string(t.container), video, audio, t.description);
     } catch (const Error& err) {
       out += fmt::format("{:<26} (invalid: {})\n", e.name, err.what());
     }

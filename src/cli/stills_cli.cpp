@@ -60,7 +60,7 @@ StillsCli::StillsCli(CLI::App& app, bool& json, std::atomic<bool>& cancel) : jso
 SnapshotSpec StillsCli::spec_of(const Args& a, SnapshotKind kind) const {
   SnapshotSpec s;
   s.kind = kind;
-  s.origin = std::string(name_of(kind) == "frames" ? "snapshot" : name_of(kind));
+  s.origin = std::string(to_string(kind) == "frames" ? "snapshot" : to_string(kind));
   s.path = a.output;
   if (a.time) s.times.push_back(*a.time);
   for (double t : a.times) s.times.push_back(t);

@@ -3,11 +3,39 @@
 // whole-file atomic replacement and advisory locks.
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace gopcast::files {
 
-// Writes `text` to a temporary file in the same folder, fsyncs it, and renames it over
-// `path`: readers see the old or the new content, never a mix. Throws OutputNotWritable.
+// A file replaced whole: written under a temporary name in the same folder
+// (".<name>.tmp-<pid>-<random>", created exclusively), made durable, then renamed over
+// `path`, so readers (and a crash at any moment) see the old content or the new, never
+// a mix. The one way gopcast replaces a file: records, scripts, keys, playlists, the
+// HDF5 manifest and segment files all go through it. Writers that open files by name
+// (HDF5, stdio) write `temp_path()` and close it before commit(); others write().
+class AtomicFile {
+ public:
+  // Throws OutputNotWritable naming `path` when the folder cannot take the file.
+  explicit AtomicFile(std::filesystem::path path, unsigned mode = 0644);
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile();  // an uncommitted file is removed: nothing is left behind
+
+  const std::filesystem::path& path() const { return path_; }
+  const std::filesystem::path& temp_path() const { return temp_; }
+  void write(std::string_view bytes);
+  // fsyncs the data, renames it over path() and (best effort) fsyncs the folder.
+  void commit();
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path temp_;
+  int fd_ = -1;
+  bool wrote_ = false;  // through write(), else by name
+  bool committed_ = false;
+};
+
+// Writes `text` atomically (an AtomicFile). Throws OutputNotWritable.
 void write_atomic(const std::filesystem::path& path, const std::string& text, unsigned mode = 0644);
 
 // Reads a whole (small) file; throws ResourceNotFound naming the path.

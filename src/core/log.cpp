@@ -10,6 +10,16 @@ std::atomic<Level> g_level{Level::Warn};
 std::mutex g_mutex;
 }  // namespace
 
+const EnumNames<Level>& enum_names(Level) {
+  static const EnumNames<Level> names{
+      {Level::Debug, "debug"}, {Level::Info, "info"}, {Level::Warn, "warn"}, {Level::Error, "error"}, {Level::Quiet, "quiet"}};
+  return names;
+}
+
+Level level_for(bool quiet, int verbose) {
+  return quiet ? Level::Quiet : verbose >= 2 ? Level::Debug : verbose == 1 ? Level::Info : Level::Warn;
+}
+
 void set_level(Level l) { g_level = l; }
 Level level() { return g_level; }
 

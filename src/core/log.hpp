@@ -4,9 +4,15 @@
 
 #include <string_view>
 
+#include "core/enum_names.hpp"
+
 namespace gopcast::log {
 
 enum class Level { Debug = 0, Info = 1, Warn = 2, Error = 3, Quiet = 4 };
+// "debug", "info", "warn", "error", "quiet": the names Python's set_log_level takes.
+const EnumNames<Level>& enum_names(Level);
+// What -q and -v (given `verbose` times) mean on every command line.
+Level level_for(bool quiet, int verbose);
 
 void set_level(Level level);
 Level level();

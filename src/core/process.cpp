@@ -155,4 +155,10 @@ std::string self_exe() {
   return ec ? std::string() : p.string();
 }
 
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "unknown";
+  return buf;
+}
+
 }  // namespace gopcast::process

@@ -44,4 +44,8 @@ std::optional<std::string> which(const std::string& program);
 // The path of the running executable.
 std::string self_exe();
 
+// This machine's host name ("unknown" when it has none): what manifests, job records and
+// messages about ranks name a node by.
+std::string host_name();
+
 }  // namespace gopcast::process

@@ -75,7 +75,7 @@ plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video
     if (static_cast<int>(i) != video_stream) input.ctx()->streams[i]->discard = AVDISCARD_ALL;
 
   plan::KeyframeIndex index;
-  index.time_base = Ratio{st->time_base.num, st->time_base.den};
+  index.time_base = av::from_av(st->time_base);
   const Span window = clip_span(clip);
   const int64_t offset = av_rescale_q(input.start_time() + window.origin, AV_TIME_BASE_Q, st->time_base);
   const int64_t end = clip.active ? av_rescale_q(window.end, AV_TIME_BASE_Q, st->time_base) : INT64_MAX;

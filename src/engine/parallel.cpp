@@ -12,6 +12,7 @@
 #include "av/check.hpp"
 #include "av/input.hpp"
 #include "core/log.hpp"
+#include "core/process.hpp"
 #include "engine/hls.hpp"
 #include "engine/keyframes.hpp"
 #include "engine/segment_file.hpp"
@@ -48,12 +49,6 @@ std::string file_identity(const fs::path& path) {
   const auto size = fs::file_size(path, ec);
   const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
   return fmt::format("{}\n{}\n{}", fs::absolute(path).string(), size, mtime);
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
 }
 
 std::string templates_text(const TranscodeRequest& request) {
@@ -227,7 +222,7 @@ namespace {
 // size and time) and how it is mixed.
 std::string mix_identity(const AudioMix& mix) {
   if (!mix.active()) return {};
-  return fmt::format("\nmix:{}:{}:{}", file_identity(mix.path), mix.gain_db, mix.longest);
+  return fmt::format("\nmix:{}:{}:{}", file_identity(mix.path), mix.gain_db, mix.duration == MixDuration::longest);
 }
 }  // namespace
 
@@ -338,7 +333,7 @@ void Coordinator::plan_timeline_segments(double grid, bool live) {
   // manifest's index is the timeline's: every input's keyframes, in microseconds.
   auto& entries = context_.timeline.entries;
   index_ = plan::KeyframeIndex{};
-  index_.time_base = Ratio{1, AV_TIME_BASE};
+  index_.time_base = Rational{1, AV_TIME_BASE};
   int64_t offset = 0;
   for (size_t k = 0; k < entries.size(); ++k) {
     if (control_.cancel && control_.cancel->load()) fail(ErrorCode::Cancelled, "{}: cancelled", request_.input.string());
@@ -728,7 +723,7 @@ TranscodeResult transcode_parallel(const TranscodeRequest& request, const Parall
                                    const engine::RunControl& control) {
   const int workers = options.workers > 0 ? options.workers : std::max(1u, std::thread::hardware_concurrency());
   engine::Coordinator coord(request, options, control, "local", workers);
-  const std::string host = host_name();
+  const std::string host = process::host_name();
   std::vector<std::thread> pool;
   for (int w = 0; w < workers; ++w)
     pool.emplace_back([&coord, &host, w] {

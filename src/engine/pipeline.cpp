@@ -386,7 +386,7 @@ std::string audio_chain(const AudioPlan& plan, std::optional<double> gain_db) {
     chain = fmt::format("[in]{0}[main];amovie=filename={1},{0},volume={2:.6f}dB[under];"
                         "[main][under]amix=inputs=2:duration={3}:dropout_transition=0:normalize=0,",
                         plan.filters, ops::filter_value(plan.mix.path.string()), plan.mix.gain_db,
-                        plan.mix.longest ? "longest" : "first");
+                        to_string(plan.mix.duration));
   if (gain_db) chain += fmt::format("volume={:.6f}dB:precision=double,", *gain_db);
   return chain + plan.filters;
 }

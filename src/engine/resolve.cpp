@@ -133,7 +133,7 @@ std::string choose_pix_fmt(const Template& t, const StreamInfo& src, const AVCod
   return wanted;
 }
 
-std::string ratio_text(Ratio r) { return fmt::format("{}/{}", r.num, r.den); }
+std::string ratio_text(Rational r) { return fmt::format("{}/{}", r.num, r.den); }
 
 }  // namespace
 
@@ -241,7 +241,7 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src, const OutputMarks
     align_w = 1 << d->log2_chroma_w;
     align_h = 1 << d->log2_chroma_h;
   }
-  SizeRequest req{src.width, src.height, src.sample_aspect_ratio.value_or(Ratio{1, 1}), rotation,
+  SizeRequest req{src.width, src.height, src.sample_aspect_ratio.value_or(Rational{1, 1}), rotation,
                   t.video.width, t.video.height, t.trans.aspect, t.trans.no_upscale, align_w, align_h};
   SizePlan size = plan_size(req);
   // x264/x265 need even sizes for 4:2:0 even when frames pass unscaled.
@@ -370,7 +370,7 @@ void check_copy(const Template& t, AVCodecID id, const char* muxer, const char* 
   const AVOutputFormat* of = av_guess_format(muxer, nullptr, nullptr);
   if (of && avformat_query_codec(of, id, FF_COMPLIANCE_NORMAL) == 0)
     fail<SpecError>(ErrorCode::Incompatible, "{}: {}.codec: copy: the source's {} cannot go into {}", t.name, what,
-                    avcodec_get_name(id), name_of(t.container));
+                    avcodec_get_name(id), to_string(t.container));
 }
 
 }  // namespace
@@ -385,14 +385,14 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
 
   if (want_video) {
     if (t.video.codec != VideoCodec::copy && !container_takes(t.container, t.video.codec))
-      fail<SpecError>(ErrorCode::Incompatible, "{}: video.codec: {} cannot go into {}", t.name, name_of(t.video.codec),
-                      name_of(t.container));
+      fail<SpecError>(ErrorCode::Incompatible, "{}: video.codec: {} cannot go into {}", t.name, to_string(t.video.codec),
+                      to_string(t.container));
     if (video) {
       p.video = plan_video(t, *video, marks, input_duration);
       if (p.video.copy) check_copy(t, avcodec_descriptor_get_by_name(video->codec.c_str())->id, p.muxer.c_str(), "video");
     } else if (animation(t.container)) {
       fail<MediaError>(ErrorCode::ResourceContentBad, "{}: has no video stream to make an animated {} from", input_name,
-                       name_of(t.container));
+                       to_string(t.container));
     }
   }
   if (!marks.empty() && (!p.video.present || p.video.copy))
@@ -400,15 +400,15 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
                     "not an output without video)", marks.watermarks.empty() ? marks.delogo.front().origin : marks.watermarks.front().origin);
   if (want_audio && audio) {
     if (t.audio.codec != AudioCodec::copy && !container_takes(t.container, t.audio.codec))
-      fail<SpecError>(ErrorCode::Incompatible, "{}: audio.codec: {} cannot go into {}", t.name, name_of(t.audio.codec),
-                      name_of(t.container));
+      fail<SpecError>(ErrorCode::Incompatible, "{}: audio.codec: {} cannot go into {}", t.name, to_string(t.audio.codec),
+                      to_string(t.container));
     p.audio = plan_audio(t, *audio);
     if (p.audio.copy) check_copy(t, avcodec_descriptor_get_by_name(audio->codec.c_str())->id, p.muxer.c_str(), "audio");
   }
   if (!p.video.present && !p.audio.present) {
     if (audio_only(t.container) && !audio)
       fail<MediaError>(ErrorCode::ResourceContentBad, "{}: has no audio stream for an audio-only {} output", input_name,
-                       name_of(t.container));
+                       to_string(t.container));
     fail<MediaError>(ErrorCode::ResourceContentBad, "{}: the template {} keeps no stream this input has", input_name, t.name);
   }
 

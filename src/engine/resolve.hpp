@@ -19,7 +19,7 @@ namespace gopcast::engine {
 struct SizeRequest {
   int width = 0;   // source storage size
   int height = 0;
-  Ratio sar{1, 1};
+  Rational sar{1, 1};
   int rotation = 0;  // clockwise degrees applied before scaling
   std::optional<int> want_width;
   std::optional<int> want_height;

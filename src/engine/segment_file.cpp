@@ -7,6 +7,7 @@
 #include <random>
 
 #include "av/check.hpp"
+#include "core/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -139,21 +140,15 @@ void read_params(In& in, AVCodecParameters* p, AVRational& tb, AVRational& rate,
 
 }  // namespace
 
-SegmentWriter::SegmentWriter(fs::path path, bool global_header) : path_(std::move(path)), global_header_(global_header) {
-  std::random_device rd;
-  temp_ = path_.parent_path() / fmt::format(".{}.tmp-{}-{:08x}", path_.filename().string(), ::getpid(), rd());
-  file_.reset(std::fopen(temp_.c_str(), "wb"));
+SegmentWriter::SegmentWriter(fs::path path, bool global_header)
+    : path_(std::move(path)), global_header_(global_header), atomic_(std::make_unique<files::AtomicFile>(path_)) {
+  file_.reset(std::fopen(atomic_->temp_path().c_str(), "wb"));
   if (!file_)
-    fail<MediaError>(ErrorCode::OutputNotWritable, "segment: open: {} ({})", std::strerror(errno), temp_.string());
+    fail<MediaError>(ErrorCode::OutputNotWritable, "segment: open: {} ({})", std::strerror(errno), atomic_->temp_path().string());
 }
 
-SegmentWriter::~SegmentWriter() {
-  if (!finished_) {
-    file_.reset();
-    std::error_code ec;
-    fs::remove(temp_, ec);
-  }
-}
+// An unfinished file goes with its AtomicFile.
+SegmentWriter::~SegmentWriter() = default;
 
 int SegmentWriter::add_stream(const AVCodecContext* encoder) {
   Stream s{av::make_codec_parameters(), encoder->time_base, encoder->framerate};
@@ -170,7 +165,7 @@ int SegmentWriter::add_copy_stream(const AVStream* source) {
 }
 
 void SegmentWriter::write_header() {
-  const std::string name = temp_.string();
+  const std::string name = atomic_->temp_path().string();
   Out o(file_.get(), name);
   o.bytes(kMagic, sizeof kMagic);
   o.u32(static_cast<uint32_t>(streams_.size()));
@@ -182,7 +177,7 @@ void SegmentWriter::write(AVPacket* p, int stream, AVRational time_base) {
   if (!header_written_) write_header();
   const Stream& s = streams_[static_cast<size_t>(stream)];
   av_packet_rescale_ts(p, time_base, s.time_base);
-  const std::string name = temp_.string();
+  const std::string name = atomic_->temp_path().string();
   Out o(file_.get(), name);
   o.u32(kPacket);
   o.u32(static_cast<uint32_t>(stream));
@@ -199,16 +194,18 @@ void SegmentWriter::write(AVPacket* p, int stream, AVRational time_base) {
 void SegmentWriter::finish() {
   if (finished_) return;
   if (!header_written_) write_header();
-  const std::string name = temp_.string();
+  const std::string name = atomic_->temp_path().string();
   Out o(file_.get(), name);
   o.u32(kEnd);
   o.i64(packets_);
-  if (std::fflush(file_.get()) != 0 || ::fsync(::fileno(file_.get())) != 0)
-    fail<MediaError>(ErrorCode::TranscodeFailed, "segment: sync: {} ({})", std::strerror(errno), name);
+  if (std::fflush(file_.get()) != 0)
+    fail<MediaError>(ErrorCode::TranscodeFailed, "segment: write: {} ({})", std::strerror(errno), name);
   file_.reset();
-  std::error_code ec;
-  fs::rename(temp_, path_, ec);
-  if (ec) fail<MediaError>(ErrorCode::TranscodeFailed, "segment: rename: {} ({})", ec.message(), path_.string());
+  try {
+    atomic_->commit();
+  } catch (const Error& e) {
+    fail<MediaError>(ErrorCode::TranscodeFailed, "segment: {}", e.what());
+  }
   finished_ = true;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "av/output.hpp"
+#include "core/files.hpp"
 
 namespace gopcast::engine {
 
@@ -51,8 +52,8 @@ class SegmentWriter : public av::Sink {
   };
   void write_header();
   std::filesystem::path path_;
-  std::filesystem::path temp_;
   bool global_header_;
+  std::unique_ptr<files::AtomicFile> atomic_;  // the file until finish() renames it into place
   FilePtr file_;
   std::vector<Stream> streams_;
   bool header_written_ = false;

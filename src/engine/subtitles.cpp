@@ -61,7 +61,7 @@ void attach_subtitles(OutputPlan& plan, const std::vector<SubtitleSpec>& specs, 
     } else {
       if (!soft_codec(plan.container, false))
         fail<SpecError>(ErrorCode::Incompatible, "{}: {}: {} cannot hold soft subtitles (use MP4, MOV, MKV or HLS, or mode = \"burn\")",
-                        s.origin, file, name_of(plan.container));
+                        s.origin, file, to_string(plan.container));
       if (plan.container == Container::m3u8 && (!plan.video.present || plan.video.copy))
         fail<SpecError>(ErrorCode::Incompatible, "{}: {}: WebVTT subtitles in HLS need re-encoded video (the segment grid)", s.origin, file);
       if (plan.container == Container::m3u8 && plan.hls.playlist == HlsPlaylistType::event)

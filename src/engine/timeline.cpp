@@ -25,11 +25,11 @@ std::string entry_name(const TranscodeRequest& request, size_t k) {
 
 // The output's frame rate: the template's, or the reference's own (its average where
 // the container's time base would pass for one, as in FLV).
-Ratio timeline_rate(const Template& t, const StreamInfo& reference) {
+Rational timeline_rate(const Template& t, const StreamInfo& reference) {
   if (t.video.fps) return *t.video.fps;
   if (reference.avg_frame_rate.valid() && reference.avg_frame_rate.value() <= 240) return reference.avg_frame_rate;
   if (reference.real_frame_rate.valid() && reference.real_frame_rate.value() <= 240) return reference.real_frame_rate;
-  return Ratio{25, 1};
+  return Rational{25, 1};
 }
 
 }  // namespace

@@ -81,7 +81,7 @@ nlohmann::json event_body(const JobRecord& r, JobState previous) {
 void post_event(notify::Notifier& notifier, const Pipeline* p, const JobRecord& r, JobState previous) {
   if (!p || !p->notify) return;
   const auto& n = *p->notify;
-  if (!n.events.empty() && std::find(n.events.begin(), n.events.end(), to_string(r.state)) == n.events.end()) return;
+  if (!n.events.empty() && std::find(n.events.begin(), n.events.end(), r.state) == n.events.end()) return;
   notify::WebhookConfig cfg;
   cfg.url = n.url;
   cfg.secret = n.secret;
@@ -433,7 +433,7 @@ PipelineStatus set_pipeline_state(const Store& store, const std::string& name, P
     // Exclusive against submissions (shared), so no job slips past a pause unheld.
     files::Lock lock(pipeline_lock_file(store, name), files::Lock::Mode::Exclusive);
     files::write_atomic(pipeline_state_file(store, name),
-                        nlohmann::json{{"state", slurm::to_string(state)}, {"at", now_iso8601()}}.dump() + "\n");
+                        nlohmann::json{{"state", to_string(state)}, {"at", now_iso8601()}}.dump() + "\n");
     std::vector<slurm::QueueEntry> jobs;
     for (auto& e : sl.queue({p.slurm_job_name()})) {
       if (e.state != "PENDING") continue;
@@ -678,8 +678,7 @@ int exec_job(Store& store, const std::string& id, const std::atomic<bool>* signa
   const char* array_task = std::getenv("SLURM_ARRAY_TASK_ID");
   if (array_job && *array_job && array_task && *array_task) slurm_id = fmt::format("{}_{}", array_job, array_task);
   else if (const char* j = std::getenv("SLURM_JOB_ID")) slurm_id = j;
-  char host[256] = {0};
-  ::gethostname(host, sizeof host - 1);
+  const std::string host = process::host_name();
 
   JobState previous = r.state;
   bool start = false;

@@ -14,26 +14,6 @@ namespace fs = std::filesystem;
 
 namespace gopcast::jobs {
 
-std::string_view to_string(JobState s) {
-  switch (s) {
-    case JobState::Submitted: return "Submitted";
-    case JobState::Transcoding: return "Transcoding";
-    case JobState::TranscodeSuccess: return "TranscodeSuccess";
-    case JobState::TranscodeFail: return "TranscodeFail";
-    case JobState::TranscodeCancelled: return "TranscodeCancelled";
-  }
-  return "Submitted";
-}
-
-std::optional<JobState> parse_state(std::string_view s) {
-  for (JobState st : {JobState::Submitted, JobState::Transcoding, JobState::TranscodeSuccess, JobState::TranscodeFail,
-                      JobState::TranscodeCancelled})
-    if (to_string(st) == s) return st;
-  return std::nullopt;
-}
-
-bool is_final(JobState s) { return s == JobState::TranscodeSuccess || s == JobState::TranscodeFail || s == JobState::TranscodeCancelled; }
-
 std::string now_iso8601() {
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
@@ -82,7 +62,7 @@ JobRecord record_from_json(const nlohmann::json& j) {
   JobRecord r;
   r.id = j.value("id", "");
   r.pipeline = j.value("pipeline", "");
-  r.state = parse_state(j.value("state", "Submitted")).value_or(JobState::Submitted);
+  r.state = parse_enum<JobState>(j.value("state", "Submitted")).value_or(JobState::Submitted);
   r.priority = j.value("priority", 6);
   r.user_data = j.value("user_data", "");
   r.input = j.value("input", "");
@@ -105,7 +85,7 @@ JobRecord record_from_json(const nlohmann::json& j) {
   }
   if (j.contains("history"))
     for (const auto& h : j["history"])
-      r.history.push_back({parse_state(h.value("state", "Submitted")).value_or(JobState::Submitted), h.value("at", ""), h.value("note", "")});
+      r.history.push_back({parse_enum<JobState>(h.value("state", "Submitted")).value_or(JobState::Submitted), h.value("at", ""), h.value("note", "")});
   return r;
 }
 

@@ -13,12 +13,10 @@
 #include <string_view>
 #include <vector>
 
+#include "jobs/state.hpp"
+
 namespace gopcast::jobs {
 
-enum class JobState { Submitted, Transcoding, TranscodeSuccess, TranscodeFail, TranscodeCancelled };
-std::string_view to_string(JobState s);
-std::optional<JobState> parse_state(std::string_view s);
-bool is_final(JobState s);
 
 struct StateChange {
   JobState state;

@@ -16,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -268,8 +269,9 @@ class Writer {
 
   void write(const Manifest& m) {
     const std::string where = at(file_);
+    // The file is the AtomicFile's own, created exclusively under a unique name.
     PropertyList fapl = file_access(where);
-    File file(check(H5Fcreate(file_.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), "H5Fcreate", where));
+    File file(check(H5Fcreate(file_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate", where));
     {
       const hid_t root = file.get();
       const ManifestInfo& info = m.info;
@@ -377,7 +379,7 @@ class Writer {
       row.encode_seconds = r.encode_seconds;
       row.rank = r.rank;
       put_fixed(row.host, r.host);
-      put_fixed(row.status, status_name(r.status));
+      put_fixed(row.status, to_string(r.status));
       row.attempts = r.attempts;
     }
     RowTypes types = segment_types(at(file_, "/segments"));
@@ -386,46 +388,6 @@ class Writer {
 
   fs::path file_;
 };
-
-// A name next to `path` that no other writer picks: ".<name>.tmp-<pid>-<random>".
-fs::path temporary_next_to(const fs::path& path) {
-  static thread_local std::mt19937_64 random{std::random_device{}()};
-  return path.parent_path() /
-         fmt::format(".{}.tmp-{}-{:016x}", path.filename().string(), ::getpid(), random());
-}
-
-// The temporary file is removed unless the rename took it over.
-class TemporaryFile {
- public:
-  explicit TemporaryFile(fs::path p) : path_(std::move(p)) {}
-  TemporaryFile(const TemporaryFile&) = delete;
-  TemporaryFile& operator=(const TemporaryFile&) = delete;
-  ~TemporaryFile() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      fs::remove(path_, ec);
-    }
-  }
-  const fs::path& path() const { return path_; }
-  void release() { path_.clear(); }
-
- private:
-  fs::path path_;
-};
-
-// The data must be on disk before the rename makes it the manifest, or a crash
-// could leave a renamed but empty file.
-void sync_file(const fs::path& p) {
-  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0)
-    fail(ErrorCode::Internal, "fsync: {} ({})", std::strerror(errno), p.string());
-}
-
-// Best effort: makes the rename itself durable. The manifest is whole either way.
-void sync_folder(const fs::path& dir) {
-  UniqueFd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() >= 0) ::fsync(fd.get());
-}
 
 // ---------------------------------------------------------------------------
 // Reading. Anything unexpected throws; read() turns it into ResourceContentBad.
@@ -629,8 +591,7 @@ class Reader {
   }
 
   static SegmentStatus parse_status(const std::string& s, int index) {
-    for (SegmentStatus st : {SegmentStatus::pending, SegmentStatus::running, SegmentStatus::done, SegmentStatus::failed})
-      if (s == status_name(st)) return st;
+    if (auto st = parse_enum<SegmentStatus>(s)) return *st;
     bad(fmt::format("segment {} has unknown status \"{}\"", index, s));
   }
 
@@ -639,14 +600,12 @@ class Reader {
 
 }  // namespace
 
-std::string_view status_name(SegmentStatus s) {
-  switch (s) {
-    case SegmentStatus::pending: return "pending";
-    case SegmentStatus::running: return "running";
-    case SegmentStatus::done: return "done";
-    case SegmentStatus::failed: return "failed";
-  }
-  return "pending";
+const EnumNames<SegmentStatus>& enum_names(SegmentStatus) {
+  static const EnumNames<SegmentStatus> names{{SegmentStatus::pending, "pending"},
+                                              {SegmentStatus::running, "running"},
+                                              {SegmentStatus::done, "done"},
+                                              {SegmentStatus::failed, "failed"}};
+  return names;
 }
 
 void write(const fs::path& path, const Manifest& manifest) {
@@ -657,18 +616,13 @@ void write(const fs::path& path, const Manifest& manifest) {
   if (!folder.empty() && !fs::is_directory(folder, ec))
     fail(ErrorCode::OutputNotWritable, "{}: cannot write manifest: folder {} does not exist", path.string(),
          folder.string());
-  TemporaryFile temp(temporary_next_to(path));
   try {
-    Writer(temp.path()).write(manifest);
-    sync_file(temp.path());
-    fs::rename(temp.path(), path);
-    temp.release();
+    files::AtomicFile file(path);
+    Writer(file.temp_path()).write(manifest);
+    file.commit();
   } catch (const Error& e) {
     fail(ErrorCode::OutputNotWritable, "{}: cannot write manifest: {}", path.string(), e.what());
-  } catch (const fs::filesystem_error& e) {
-    fail(ErrorCode::OutputNotWritable, "{}: cannot write manifest: {}", path.string(), e.code().message());
   }
-  sync_folder(folder);
 }
 
 std::optional<Manifest> read(const fs::path& path) {

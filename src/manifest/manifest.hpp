@@ -15,13 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "core/enum_names.hpp"
 #include "plan/segments.hpp"
 
 namespace gopcast::manifest {
 
 enum class SegmentStatus { pending, running, done, failed };
 // Stable lowercase names, as stored in the file: "pending", "running", "done", "failed".
-std::string_view status_name(SegmentStatus s);
+const EnumNames<SegmentStatus>& enum_names(SegmentStatus);
 
 struct SegmentRecord {
   plan::Segment segment;        // index, frames [first, end), pts [start, end), time base

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace gopcast::ops {
 
-PictureSize snapshot_size(int width, int height, Ratio sar, const SnapshotSize& wanted) {
+PictureSize snapshot_size(int width, int height, Rational sar, const SnapshotSize& wanted) {
   if (wanted.width && wanted.height) return {*wanted.width, *wanted.height};
   if (!wanted.width && !wanted.height) return {width, height};
   // The display aspect ratio: stored width stretched by the sample aspect ratio.
@@ -171,7 +171,7 @@ RgbFrame to_rgb(const AVFrame* decoded, AVRational time_base, AVRational frame_r
   const bool sideways = rotation == 90 || rotation == 270;
   AVRational sar = decoded->sample_aspect_ratio.num > 0 ? decoded->sample_aspect_ratio : AVRational{1, 1};
   // Upright, a sideways picture's pixels are as tall as they were wide.
-  const Ratio upright_sar = sideways ? Ratio{sar.den, sar.num} : Ratio{sar.num, sar.den};
+  const Rational upright_sar = sideways ? Rational{sar.den, sar.num} : Rational{sar.num, sar.den};
   const PictureSize size = snapshot_size(sideways ? decoded->height : decoded->width, sideways ? decoded->width : decoded->height,
                                          upright_sar, wanted);
   std::string chain;
@@ -198,7 +198,7 @@ RgbFrame to_rgb(const AVFrame* decoded, AVRational time_base, AVRational frame_r
   for (int y = 0; y < rgb.height; ++y)
     std::memcpy(rgb.pixels.data() + row * static_cast<size_t>(y), out->data[0] + static_cast<ptrdiff_t>(y) * out->linesize[0], row);
   rgb.pts = decoded->pts;
-  rgb.time_base = Ratio{time_base.num, time_base.den};
+  rgb.time_base = av::from_av(time_base);
   return rgb;
 }
 

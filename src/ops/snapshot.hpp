@@ -41,9 +41,9 @@ struct RgbFrame {
   int height = 0;
   std::vector<uint8_t> pixels;  // rgb24, rows top to bottom, 3 * width bytes per row, no padding
   int64_t pts = 0;              // the frame's presentation time, container start at zero
-  Ratio time_base{1, 1};        // of pts
+  Rational time_base{1, 1};        // of pts
   double requested = 0;         // the time asked for, seconds
-  double seconds() const { return static_cast<double>(pts) * time_base.num / time_base.den; }
+  double seconds() const { return seconds_of(pts, time_base); }
 };
 
 // The smallest and largest side a snapshot may ask for.
@@ -72,6 +72,6 @@ struct PictureSize {
   int width = 0;
   int height = 0;
 };
-PictureSize snapshot_size(int width, int height, Ratio sar, const SnapshotSize& wanted);
+PictureSize snapshot_size(int width, int height, Rational sar, const SnapshotSize& wanted);
 
 }  // namespace gopcast::ops

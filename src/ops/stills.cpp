@@ -258,9 +258,9 @@ nlohmann::json to_json(const StillsResult& r) {
   }
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : r.files) files.push_back(f.string());
-  nlohmann::json j{{"kind", name_of(r.kind)}, {"input", r.input.string()}, {"images", std::move(images)},
+  nlohmann::json j{{"kind", to_string(r.kind)}, {"input", r.input.string()}, {"images", std::move(images)},
                    {"files", std::move(files)}, {"seconds", r.seconds}};
-  if (r.kind == SnapshotKind::Frames) j["mode"] = name_of(r.mode);
+  if (r.kind == SnapshotKind::Frames) j["mode"] = to_string(r.mode);
   if (r.layout) {
     j["sheet"] = {{"width", r.layout->sheet_width()}, {"height", r.layout->sheet_height()}, {"columns", r.layout->columns},
                   {"rows", r.layout->rows}, {"sheets", r.layout->sheets()}, {"tile_width", r.layout->tile_width},

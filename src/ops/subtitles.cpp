@@ -17,13 +17,9 @@ namespace fs = std::filesystem;
 
 namespace gopcast::ops {
 
-std::string_view name_of(SubtitleFormat f) {
-  switch (f) {
-    case SubtitleFormat::srt: return "srt";
-    case SubtitleFormat::webvtt: return "webvtt";
-    case SubtitleFormat::ass: return "ass";
-  }
-  return "srt";
+const EnumNames<SubtitleFormat>& enum_names(SubtitleFormat) {
+  static const EnumNames<SubtitleFormat> names{{SubtitleFormat::srt, "srt"}, {SubtitleFormat::webvtt, "webvtt"}, {SubtitleFormat::ass, "ass"}};
+  return names;
 }
 
 namespace {

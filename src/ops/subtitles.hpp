@@ -10,10 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/enum_names.hpp"
+
 namespace gopcast::ops {
 
 enum class SubtitleFormat { srt, webvtt, ass };
-std::string_view name_of(SubtitleFormat f);
+const EnumNames<SubtitleFormat>& enum_names(SubtitleFormat);
 
 // One cue. Times are milliseconds from the input's start (the timeline the engine's
 // frames carry), end exclusive.

@@ -68,7 +68,7 @@ Rect place(const WatermarkSpec& w, int frame_w, int frame_h, int box_w, int box_
   Rect r{down(x), down(y), box_w, box_h};
   if (r.x < 0 || r.y < 0 || r.x + r.w > frame_w || r.y + r.h > frame_h)
     bad(w.origin, ErrorCode::OutOfRange, "dx {}, dy {} put the {}x{} watermark at {},{} {}, outside the {}x{} output frame",
-        num(dx), num(dy), box_w, box_h, num(x), num(y), name_of(w.position), frame_w, frame_h);
+        num(dx), num(dy), box_w, box_h, num(x), num(y), to_string(w.position), frame_w, frame_h);
   return r;
 }
 

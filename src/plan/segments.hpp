@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "av/probe.hpp"
+#include "core/rational.hpp"
 
 namespace gopcast::plan {
 
@@ -19,12 +19,12 @@ struct Keyframe {
 };
 
 struct KeyframeIndex {
-  Ratio time_base{1, 1};
+  Rational time_base{1, 1};
   int64_t first_pts = 0;   // the first frame shown
   int64_t end_pts = 0;     // end of the last frame shown
   int64_t total_frames = 0;
   std::vector<Keyframe> keyframes;  // ascending pts
-  double seconds(int64_t pts) const { return static_cast<double>(pts) * time_base.num / time_base.den; }
+  double seconds(int64_t pts) const { return seconds_of(pts, time_base); }
 };
 
 struct Segment {
@@ -33,7 +33,7 @@ struct Segment {
   int64_t end_frame = 0;    // exclusive
   int64_t start_pts = 0;    // inclusive, stream time base
   int64_t end_pts = 0;      // exclusive
-  Ratio time_base{1, 1};
+  Rational time_base{1, 1};
   // A concatenation's segment (engine/timeline.hpp): the timeline input it is cut
   // from (-1: the job's single input), where that input starts on the output's
   // timeline (microseconds), and where it ends (its own time base, pts: the span's
@@ -46,8 +46,8 @@ struct Segment {
   // Where it starts and ends on the output's timeline.
   double timeline_start() const { return static_cast<double>(entry_offset_us) / 1e6 + pts_seconds(start_pts); }
   double timeline_end() const { return static_cast<double>(entry_offset_us) / 1e6 + pts_seconds(end_pts); }
-  double pts_seconds(int64_t pts) const { return static_cast<double>(pts) * time_base.num / time_base.den; }
-  double seconds() const { return static_cast<double>(end_pts - start_pts) * time_base.num / time_base.den; }
+  double pts_seconds(int64_t pts) const { return seconds_of(pts, time_base); }
+  double seconds() const { return seconds_of(end_pts - start_pts, time_base); }
 };
 
 struct PlanOptions {

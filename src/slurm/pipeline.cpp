@@ -12,15 +12,14 @@ namespace fs = std::filesystem;
 
 namespace gopcast::slurm {
 
-std::string_view to_string(PipelineState s) { return s == PipelineState::Active ? "active" : "paused"; }
+const EnumNames<PipelineState>& enum_names(PipelineState) {
+  static const EnumNames<PipelineState> names{{PipelineState::Active, "active"}, {PipelineState::Paused, "paused"}};
+  return names;
+}
 
-std::string_view to_string(Launcher l) {
-  switch (l) {
-    case Launcher::Mpirun: return "mpirun";
-    case Launcher::Srun: return "srun";
-    case Launcher::Threads: return "threads";
-  }
-  return "mpirun";
+const EnumNames<Launcher>& enum_names(Launcher) {
+  static const EnumNames<Launcher> names{{Launcher::Mpirun, "mpirun"}, {Launcher::Srun, "srun"}, {Launcher::Threads, "threads"}};
+  return names;
 }
 
 bool valid_pipeline_name(std::string_view name) {
@@ -73,7 +72,7 @@ Pipeline load_pipeline(const fs::path& file) {
     root.fail_at("name", ErrorCode::OutOfRange,
                  fmt::format("\"{}\": a pipeline name is 1-63 of a-z 0-9 _ - starting with a letter or digit", p.name));
   p.description = root.string("description").value_or("");
-  if (auto s = root.choice("state", {"active", "paused"})) p.state = *s == "active" ? PipelineState::Active : PipelineState::Paused;
+  if (auto s = root.enumerated<PipelineState>("state")) p.state = *s;
 
   auto s = root.table("slurm");
   p.partition = s.string("partition").value_or("");
@@ -105,8 +104,7 @@ Pipeline load_pipeline(const fs::path& file) {
   p.license = s.string("license").value_or("gopcast_" + p.name);
   check_slurm_word(s, "license", p.license);
   p.nice_step = static_cast<int>(s.integer("nice_step", 1, 100000000).value_or(1000));
-  if (auto l = s.choice("launcher", {"mpirun", "srun", "threads"}))
-    p.launcher = *l == "mpirun" ? Launcher::Mpirun : *l == "srun" ? Launcher::Srun : Launcher::Threads;
+  if (auto l = s.enumerated<Launcher>("launcher")) p.launcher = *l;
   if (auto t = s.string("script_template")) p.script_template = fs::path(*t).is_relative() ? base / *t : fs::path(*t);
   s.finish();
 
@@ -131,13 +129,11 @@ Pipeline load_pipeline(const fs::path& file) {
     if (const toml::node* ev = n.raw("events")) {
       const toml::array* a = ev->as_array();
       if (!a) n.fail_at("events", ErrorCode::InvalidKey, "expected an array of job states");
-      static const std::vector<std::string> states = {"Submitted", "Transcoding", "TranscodeSuccess", "TranscodeFail", "TranscodeCancelled"};
       for (const auto& e : *a) {
         const auto* v = e.as_string();
-        if (!v || std::find(states.begin(), states.end(), v->get()) == states.end())
-          n.fail_at("events", ErrorCode::OutOfRange,
-                    "each entry is one of Submitted, Transcoding, TranscodeSuccess, TranscodeFail, TranscodeCancelled");
-        ns.events.push_back(v->get());
+        const auto state = v ? parse_enum<jobs::JobState>(v->get()) : std::nullopt;
+        if (!state) n.fail_at("events", ErrorCode::OutOfRange, "each entry is one of " + enum_names(jobs::JobState{}).list());
+        ns.events.push_back(*state);
       }
     }
     ns.attempts = static_cast<int>(n.integer("attempts", 1, 20).value_or(4));

@@ -8,10 +8,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/enum_names.hpp"
+#include "jobs/state.hpp"
+
 namespace gopcast::slurm {
 
 enum class PipelineState { Active, Paused };
-std::string_view to_string(PipelineState s);  // "active" | "paused"
+const EnumNames<PipelineState>& enum_names(PipelineState);  // "active" | "paused"
 
 // How a job's ranks are started inside its allocation.
 enum class Launcher {
@@ -19,12 +22,12 @@ enum class Launcher {
   Srun,     // srun gopcast-mpi: needs Slurm's PMIx/PMI2 set up for Open MPI
   Threads,  // the local engine with threads on the first node (no MPI)
 };
-std::string_view to_string(Launcher l);
+const EnumNames<Launcher>& enum_names(Launcher);
 
 struct NotifySettings {
   std::string url;                  // http:// or https://
   std::string secret;               // HMAC key (from `secret`, `secret_file` or `secret_env`)
-  std::vector<std::string> events;  // job states that notify; empty = all
+  std::vector<jobs::JobState> events;  // job states that notify; empty = all
   int attempts = 4;
   double timeout_seconds = 5;
   double backoff_seconds = 1;

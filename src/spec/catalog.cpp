@@ -104,7 +104,7 @@ std::string Catalog::default_for(const fs::path& output) const {
     fail<SpecError>(ErrorCode::TemplateNotFound,
                     "{}: no default template for extension \"{}\" (name one with -t, see `gopcast templates list`)",
                     output.string(), output.extension().string());
-  return "default-" + std::string(name_of(*container));
+  return "default-" + std::string(to_string(*container));
 }
 
 }  // namespace gopcast

@@ -26,6 +26,11 @@ void read_output_subtitles(const toml::node& node, const std::string& key, const
 
 }  // namespace
 
+const EnumNames<MixDuration>& enum_names(MixDuration) {
+  static const EnumNames<MixDuration> names{{MixDuration::first, "first"}, {MixDuration::longest, "longest"}};
+  return names;
+}
+
 Job load_job(const fs::path& path, bool input_optional) {
   toml::table table = spec::parse_file(path);
   const std::string origin = path.string();
@@ -52,9 +57,9 @@ Job load_job(const fs::path& path, bool input_optional) {
     auto mix_path = mix.string("path");
     if (mix_path) job.input.mix.path = resolve(*mix_path);
     auto gain = mix.number("gain", -60, 20);
-    auto duration = mix.choice("duration", {"first", "longest"});
+    auto duration = mix.enumerated<MixDuration>("duration");
     if (gain) job.input.mix.gain_db = *gain;
-    if (duration) job.input.mix.longest = *duration == "longest";
+    if (duration) job.input.mix.duration = *duration;
     if (!mix_path && (gain || duration))
       fail<SpecError>(ErrorCode::InvalidKey, "{}: input.mix.path: missing (the audio file to mix in)", origin);
     mix.finish();
@@ -171,7 +176,7 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
   if (job.input.mix.active())
     input.insert("mix", toml::table{{"path", job.input.mix.path.string()},
                                     {"gain", job.input.mix.gain_db},
-                                    {"duration", job.input.mix.longest ? "longest" : "first"}});
+                                    {"duration", std::string(to_string(job.input.mix.duration))}});
   if (job.input.concat.active()) {
     const Concat& c = job.input.concat;
     toml::table concat;

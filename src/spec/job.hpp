@@ -25,13 +25,17 @@ struct Clip {
   bool active() const { return start > 0 || duration || end_offset; }
 };
 
+// How long a mix lasts: as long as the input's audio, or as long as the longer of the two
+// (the names are amix's own).
+enum class MixDuration { first, longest };
+const EnumNames<MixDuration>& enum_names(MixDuration);
+
 // Background audio mixed under the input's own audio track ([input.mix]): it starts
-// with the output, at `gain_db` against the track, and the mix lasts as long as the
-// input's audio (`longest` = false) or as long as the longer of the two.
+// with the output, at `gain_db` against the track, for `duration`.
 struct AudioMix {
   std::filesystem::path path;  // "" = no mix
   double gain_db = -12;
-  bool longest = false;
+  MixDuration duration = MixDuration::first;
   bool active() const { return !path.empty(); }
 };
 

@@ -9,22 +9,18 @@
 
 namespace gopcast {
 
-std::string_view name_of(SnapshotKind kind) {
-  switch (kind) {
-    case SnapshotKind::Frames: return "frames";
-    case SnapshotKind::Sprite: return "sprite";
-    case SnapshotKind::Cover: return "cover";
-  }
-  return "?";
+const EnumNames<SnapshotKind>& enum_names(SnapshotKind) {
+  static const EnumNames<SnapshotKind> names{{SnapshotKind::Frames, "frames"}, {SnapshotKind::Sprite, "sprite"}, {SnapshotKind::Cover, "cover"}};
+  return names;
 }
-std::string_view name_of(SnapshotMode mode) { return mode == SnapshotMode::Exact ? "exact" : "keyframe"; }
-std::string_view name_of(ImageFormat format) {
-  switch (format) {
-    case ImageFormat::Auto: return "auto";
-    case ImageFormat::Jpg: return "jpg";
-    case ImageFormat::Png: return "png";
-  }
-  return "?";
+const EnumNames<SnapshotMode>& enum_names(SnapshotMode) {
+  static const EnumNames<SnapshotMode> names{{SnapshotMode::Exact, "exact"}, {SnapshotMode::Keyframe, "keyframe"}};
+  return names;
+}
+const EnumNames<ImageFormat>& enum_names(ImageFormat) {
+  // "auto" is the default's name (by the file's extension), never written in a job.
+  static const EnumNames<ImageFormat> names{{ImageFormat::Jpg, "jpg"}, {ImageFormat::Png, "png"}, {ImageFormat::Auto, "auto"}};
+  return names;
 }
 
 namespace {
@@ -74,8 +70,7 @@ void validate(const SnapshotSpec& s) {
 SnapshotSpec read_snapshot_spec(spec::TableReader& r, std::string origin) {
   SnapshotSpec s;
   s.origin = std::move(origin);
-  if (auto v = r.choice("kind", {"frames", "sprite", "cover"}))
-    s.kind = *v == "sprite" ? SnapshotKind::Sprite : *v == "cover" ? SnapshotKind::Cover : SnapshotKind::Frames;
+  if (auto v = r.enumerated<SnapshotKind>("kind")) s.kind = *v;
   if (auto v = r.string("path")) s.path = *v;
   if (auto v = r.number("time", -1e9, 1e9)) s.times.push_back(*v);
   if (const toml::node* n = r.raw("times")) {
@@ -89,10 +84,10 @@ SnapshotSpec read_snapshot_spec(spec::TableReader& r, std::string origin) {
   }
   s.every = r.number("every", 0.001, 86400);
   if (auto v = r.integer("count", 1, kMaxSnapshotCount)) s.count = static_cast<int>(*v);
-  if (auto v = r.choice("mode", {"exact", "keyframe"})) s.mode = *v == "keyframe" ? SnapshotMode::Keyframe : SnapshotMode::Exact;
+  if (auto v = r.enumerated<SnapshotMode>("mode")) s.mode = *v;
   if (auto v = r.integer("width", 1, 16384)) s.width = static_cast<int>(*v);
   if (auto v = r.integer("height", 1, 16384)) s.height = static_cast<int>(*v);
-  if (auto v = r.choice("format", {"jpg", "png"})) s.format = *v == "png" ? ImageFormat::Png : ImageFormat::Jpg;
+  if (auto v = r.enumerated<ImageFormat>("format")) s.format = *v;
   if (auto v = r.integer("quality", 1, 100)) s.quality = static_cast<int>(*v);
   if (auto v = r.integer("columns", 1, kMaxSpriteGrid)) s.columns = static_cast<int>(*v);
   if (auto v = r.integer("rows", 1, kMaxSpriteGrid)) s.rows = static_cast<int>(*v);
@@ -107,7 +102,7 @@ SnapshotSpec read_snapshot_spec(spec::TableReader& r, std::string origin) {
 }
 
 toml::table snapshot_to_table(const SnapshotSpec& s) {
-  toml::table t{{"kind", std::string(name_of(s.kind))}, {"path", s.path}};
+  toml::table t{{"kind", std::string(to_string(s.kind))}, {"path", s.path}};
   if (!s.times.empty()) {
     toml::array a;
     for (double v : s.times) a.push_back(v);
@@ -115,10 +110,10 @@ toml::table snapshot_to_table(const SnapshotSpec& s) {
   }
   if (s.every) t.insert("every", *s.every);
   if (s.count) t.insert("count", *s.count);
-  if (s.mode != SnapshotMode::Exact) t.insert("mode", std::string(name_of(s.mode)));
+  if (s.mode != SnapshotMode::Exact) t.insert("mode", std::string(to_string(s.mode)));
   if (s.width) t.insert("width", *s.width);
   if (s.height) t.insert("height", *s.height);
-  if (s.format != ImageFormat::Auto) t.insert("format", std::string(name_of(s.format)));
+  if (s.format != ImageFormat::Auto) t.insert("format", std::string(to_string(s.format)));
   if (s.quality != kDefaultJpegQuality) t.insert("quality", s.quality);
   if (s.kind == SnapshotKind::Sprite) {
     t.insert("columns", s.columns);

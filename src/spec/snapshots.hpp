@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/enum_names.hpp"
+
 #include "spec/value.hpp"
 
 namespace gopcast {
@@ -17,9 +19,9 @@ enum class SnapshotKind { Frames, Sprite, Cover };
 enum class SnapshotMode { Exact, Keyframe };  // frame-exact, or the nearest keyframe's picture only
 enum class ImageFormat { Auto, Jpg, Png };     // Auto: by the output's extension (a folder: jpg)
 
-std::string_view name_of(SnapshotKind kind);
-std::string_view name_of(SnapshotMode mode);
-std::string_view name_of(ImageFormat format);
+const EnumNames<SnapshotKind>& enum_names(SnapshotKind);
+const EnumNames<SnapshotMode>& enum_names(SnapshotMode);
+const EnumNames<ImageFormat>& enum_names(ImageFormat);
 
 // Ranges, shared by the TOML reader, the command line and the docs.
 constexpr int kMaxSnapshotCount = 10000;

@@ -9,7 +9,10 @@ namespace fs = std::filesystem;
 
 namespace gopcast {
 
-std::string_view name_of(SubtitleMode mode) { return mode == SubtitleMode::burn ? "burn" : "soft"; }
+const EnumNames<SubtitleMode>& enum_names(SubtitleMode) {
+  static const EnumNames<SubtitleMode> names{{SubtitleMode::soft, "soft"}, {SubtitleMode::burn, "burn"}};
+  return names;
+}
 
 namespace {
 
@@ -36,7 +39,7 @@ SubtitleSpec read_subtitle_spec(spec::TableReader& r, std::string origin,
   s.origin = std::move(origin);
   if (auto v = r.string("path")) s.path = resolve(*v);
   if (auto v = r.string("charset")) s.charset = *v;
-  if (auto v = r.choice("mode", {"soft", "burn"})) s.mode = *v == "burn" ? SubtitleMode::burn : SubtitleMode::soft;
+  if (auto v = r.enumerated<SubtitleMode>("mode")) s.mode = *v;
   if (auto v = r.string("lang")) s.lang = *v;
   if (auto v = r.string("title")) s.title = *v;
   if (auto v = r.string("font")) s.font = *v;
@@ -47,7 +50,7 @@ SubtitleSpec read_subtitle_spec(spec::TableReader& r, std::string origin,
 }
 
 toml::table subtitle_to_table(const SubtitleSpec& s) {
-  toml::table t{{"path", s.path.string()}, {"charset", s.charset}, {"mode", std::string(name_of(s.mode))}};
+  toml::table t{{"path", s.path.string()}, {"charset", s.charset}, {"mode", std::string(to_string(s.mode))}};
   if (!s.lang.empty()) t.insert("lang", s.lang);
   if (!s.title.empty()) t.insert("title", s.title);
   if (!s.font.empty()) t.insert("font", s.font);

@@ -10,12 +10,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/enum_names.hpp"
+
 #include "spec/value.hpp"
 
 namespace gopcast {
 
 enum class SubtitleMode { soft, burn };  // a subtitle stream, or drawn into the picture
-std::string_view name_of(SubtitleMode mode);
+const EnumNames<SubtitleMode>& enum_names(SubtitleMode);
 
 struct SubtitleSpec {
   std::filesystem::path path;     // SRT, WebVTT or ASS/SSA

@@ -11,36 +11,8 @@
 namespace gopcast {
 
 namespace {
-constexpr std::array container_names = {"mp4", "m4a", "mov", "mkv", "flv", "ts", "m3u8", "gif", "mp3", "ogg", "flac", "webp"};
-constexpr std::array video_codec_names = {"h264", "h265", "gif", "copy", "webp"};
-constexpr std::array audio_codec_names = {"aac", "mp3", "vorbis", "flac", "copy"};
-constexpr std::array rate_mode_names = {"onepass", "twopass", "cbr"};
-constexpr std::array aspect_names = {"rescale", "crop", "pad", "none"};
-
-template <typename E, size_t N>
-E enum_from(const std::array<const char*, N>& names, const std::string& s) {
-  for (size_t i = 0; i < N; ++i)
-    if (s == names[i]) return static_cast<E>(i);
-  return static_cast<E>(0);
-}
-
-template <size_t N>
-std::optional<std::string> read_choice(spec::TableReader& r, std::string_view key, const std::array<const char*, N>& names) {
-  auto v = r.string(key);
-  if (!v) return v;
-  std::string lower = *v;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (lower == "hevc") lower = "h265";
-  if (lower == "avc") lower = "h264";
-  for (auto n : names)
-    if (lower == n) return lower;
-  std::string list;
-  for (auto n : names) list += (list.empty() ? "" : ", ") + std::string(n);
-  r.fail_at(key, ErrorCode::OutOfRange, fmt::format("\"{}\" is not one of {}", *v, list));
-}
-
 // Frame rates: 25, 29.97, "30000/1001". NTSC-style decimals map to their exact rationals.
-Ratio parse_fps(spec::TableReader& r, std::string_view key) {
+Rational parse_fps(spec::TableReader& r, std::string_view key) {
   const toml::node* n = r.raw(key);
   double value = 0;
   if (auto s = n->as_string()) {
@@ -57,28 +29,61 @@ Ratio parse_fps(spec::TableReader& r, std::string_view key) {
     if (!ok) r.fail_at(key, ErrorCode::InvalidKey, fmt::format("\"{}\" is not a frame rate (use 25, 29.97 or \"30000/1001\")", text));
     const double value = static_cast<double>(num) / den;
     if (!(value >= 1 && value <= 120)) r.fail_at(key, ErrorCode::OutOfRange, fmt::format("{} is out of range 1..120", text));
-    return Ratio{num, den};
+    return Rational{num, den};
   }
   auto v = r.number(key, 1, 120);
   value = *v;
   for (int base : {24, 30, 60, 120}) {
     double ntsc = base * 1000.0 / 1001.0;
-    if (std::abs(value - ntsc) < 0.006) return Ratio{base * 1000, 1001};
+    if (std::abs(value - ntsc) < 0.006) return Rational{base * 1000, 1001};
   }
-  if (std::floor(value) == value) return Ratio{static_cast<int>(value), 1};
-  return Ratio{static_cast<int>(std::lround(value * 1000)), 1000};
+  if (std::floor(value) == value) return Rational{static_cast<int>(value), 1};
+  return Rational{static_cast<int>(std::lround(value * 1000)), 1000};
 }
 }  // namespace
 
-std::string_view name_of(Container c) { return container_names[static_cast<size_t>(c)]; }
-std::string_view name_of(VideoCodec c) { return video_codec_names[static_cast<size_t>(c)]; }
-std::string_view name_of(AudioCodec c) { return audio_codec_names[static_cast<size_t>(c)]; }
-std::string_view name_of(RateMode m) { return rate_mode_names[static_cast<size_t>(m)]; }
-std::string_view name_of(HlsEncryption e) { return e == HlsEncryption::none ? "none" : "aes-128"; }
-std::string_view name_of(HlsPlaylistType t) { return t == HlsPlaylistType::vod ? "vod" : "event"; }
-std::string_view name_of(HlsSegmentFormat f) { return f == HlsSegmentFormat::ts ? "ts" : "fmp4"; }
-
-std::string_view name_of(AspectMode m) { return aspect_names[static_cast<size_t>(m)]; }
+const EnumNames<Container>& enum_names(Container) {
+  static const EnumNames<Container> names{{Container::mp4, "mp4"},   {Container::m4a, "m4a"}, {Container::mov, "mov"},
+                                          {Container::mkv, "mkv"},   {Container::flv, "flv"}, {Container::ts, "ts"},
+                                          {Container::m3u8, "m3u8"}, {Container::gif, "gif"}, {Container::mp3, "mp3"},
+                                          {Container::ogg, "ogg"},   {Container::flac, "flac"}, {Container::webp, "webp"}};
+  return names;
+}
+const EnumNames<VideoCodec>& enum_names(VideoCodec) {
+  static const EnumNames<VideoCodec> names{{VideoCodec::h264, "h264"}, {VideoCodec::h265, "h265"},       {VideoCodec::gif, "gif"},
+                                           {VideoCodec::copy, "copy"}, {VideoCodec::webp, "webp"},       {VideoCodec::h264, "avc", true},
+                                           {VideoCodec::h265, "hevc", true}};
+  return names;
+}
+const EnumNames<AudioCodec>& enum_names(AudioCodec) {
+  static const EnumNames<AudioCodec> names{{AudioCodec::aac, "aac"},
+                                           {AudioCodec::mp3, "mp3"},
+                                           {AudioCodec::vorbis, "vorbis"},
+                                           {AudioCodec::flac, "flac"},
+                                           {AudioCodec::copy, "copy"}};
+  return names;
+}
+const EnumNames<RateMode>& enum_names(RateMode) {
+  static const EnumNames<RateMode> names{{RateMode::onepass, "onepass"}, {RateMode::twopass, "twopass"}, {RateMode::cbr, "cbr"}};
+  return names;
+}
+const EnumNames<AspectMode>& enum_names(AspectMode) {
+  static const EnumNames<AspectMode> names{
+      {AspectMode::rescale, "rescale"}, {AspectMode::crop, "crop"}, {AspectMode::pad, "pad"}, {AspectMode::none, "none"}};
+  return names;
+}
+const EnumNames<HlsEncryption>& enum_names(HlsEncryption) {
+  static const EnumNames<HlsEncryption> names{{HlsEncryption::none, "none"}, {HlsEncryption::aes128, "aes-128"}};
+  return names;
+}
+const EnumNames<HlsPlaylistType>& enum_names(HlsPlaylistType) {
+  static const EnumNames<HlsPlaylistType> names{{HlsPlaylistType::vod, "vod"}, {HlsPlaylistType::event, "event"}};
+  return names;
+}
+const EnumNames<HlsSegmentFormat>& enum_names(HlsSegmentFormat) {
+  static const EnumNames<HlsSegmentFormat> names{{HlsSegmentFormat::ts, "ts"}, {HlsSegmentFormat::fmp4, "fmp4"}};
+  return names;
+}
 
 bool animation(Container c) { return c == Container::gif || c == Container::webp; }
 
@@ -112,11 +117,11 @@ Template template_from_table(const toml::table& table, std::string name, const s
   if (auto v = root.string("description")) t.description = *v;
 
   auto container = root.table("container");
-  if (auto v = read_choice(container, "format", container_names)) t.container = enum_from<Container>(container_names, *v);
+  if (auto v = container.enumerated<Container>("format", true)) t.container = *v;
   container.finish();
 
   auto video = root.table("video");
-  if (auto v = read_choice(video, "codec", video_codec_names)) t.video.codec = enum_from<VideoCodec>(video_codec_names, *v);
+  if (auto v = video.enumerated<VideoCodec>("codec", true)) t.video.codec = *v;
   if (auto v = video.boolean("remove")) t.video.remove = *v;
   if (auto v = video.choice("profile", {"", "baseline", "main", "high", "high10", "high422", "high444", "main10", "main444-8"}))
     t.video.profile = *v;
@@ -160,7 +165,7 @@ Template template_from_table(const toml::table& table, std::string name, const s
   video.finish();
 
   auto audio = root.table("audio");
-  if (auto v = read_choice(audio, "codec", audio_codec_names)) t.audio.codec = enum_from<AudioCodec>(audio_codec_names, *v);
+  if (auto v = audio.enumerated<AudioCodec>("codec", true)) t.audio.codec = *v;
   if (auto v = audio.boolean("remove")) t.audio.remove = *v;
   if (auto v = audio.integer("bitrate", 8, 1024)) t.audio.bitrate = static_cast<int>(*v);
   if (auto v = audio.integer("sample_rate", 8000, 192000)) t.audio.sample_rate = static_cast<int>(*v);
@@ -170,11 +175,11 @@ Template template_from_table(const toml::table& table, std::string name, const s
   audio.finish();
 
   auto trans = root.table("trans");
-  if (auto v = trans.choice("mode", {"onepass", "twopass", "cbr"})) t.trans.mode = enum_from<RateMode>(rate_mode_names, *v);
+  if (auto v = trans.enumerated<RateMode>("mode")) t.trans.mode = *v;
   if (auto v = trans.boolean("no_upscale")) t.trans.no_upscale = *v;
   if (auto v = trans.boolean("cap_video_bitrate")) t.trans.cap_video_bitrate = *v;
   if (auto v = trans.boolean("cap_audio_bitrate")) t.trans.cap_audio_bitrate = *v;
-  if (auto v = trans.choice("aspect", {"rescale", "crop", "pad", "none"})) t.trans.aspect = enum_from<AspectMode>(aspect_names, *v);
+  if (auto v = trans.enumerated<AspectMode>("aspect")) t.trans.aspect = *v;
   trans.finish();
 
   auto mux = root.table("mux");
@@ -185,7 +190,7 @@ Template template_from_table(const toml::table& table, std::string name, const s
   mux.finish();
 
   auto hls = root.table("hls");
-  if (auto v = hls.choice("encryption", {"none", "aes-128"})) t.hls.encryption = *v == "none" ? HlsEncryption::none : HlsEncryption::aes128;
+  if (auto v = hls.enumerated<HlsEncryption>("encryption")) t.hls.encryption = *v;
   if (auto v = hls.string("key")) {
     try {
       if (!v->empty()) (void)crypto::block_from_hex(*v, "key");
@@ -201,8 +206,8 @@ Template template_from_table(const toml::table& table, std::string name, const s
   }
   if (auto v = hls.string("key_dir")) t.hls.key_dir = *v;
   if (auto v = hls.integer("key_rotation", 0, 1000000)) t.hls.key_rotation = static_cast<int>(*v);
-  if (auto v = hls.choice("playlist", {"vod", "event"})) t.hls.playlist = *v == "vod" ? HlsPlaylistType::vod : HlsPlaylistType::event;
-  if (auto v = hls.choice("segments", {"ts", "fmp4"})) t.hls.segments = *v == "ts" ? HlsSegmentFormat::ts : HlsSegmentFormat::fmp4;
+  if (auto v = hls.enumerated<HlsPlaylistType>("playlist")) t.hls.playlist = *v;
+  if (auto v = hls.enumerated<HlsSegmentFormat>("segments")) t.hls.segments = *v;
   if (auto v = hls.boolean("dash")) t.hls.dash = *v;
   hls.finish();
   root.finish();
@@ -224,7 +229,7 @@ Template template_from_table(const toml::table& table, std::string name, const s
     fail<SpecError>(ErrorCode::Incompatible, "{}: video.qp: give crf or qp, not both", where_key("video", "qp"));
   if (const char* key = t.hls.written_by_gopcast(); key && t.container != Container::m3u8)
     fail<SpecError>(ErrorCode::Incompatible, "{}: hls.{}: encryption, live playlists, fMP4 segments and DASH are for m3u8 outputs, not {}",
-                    where_key("hls", key), key, name_of(t.container));
+                    where_key("hls", key), key, to_string(t.container));
   if (t.hls.dash && t.hls.segments != HlsSegmentFormat::fmp4)
     fail<SpecError>(ErrorCode::Incompatible, "{}: hls.dash: DASH shares fMP4 segments with the HLS playlist (set hls.segments = \"fmp4\")",
                     where_key("hls", "dash"));
@@ -249,7 +254,7 @@ Template template_from_table(const toml::table& table, std::string name, const s
 
 toml::table Template::to_table() const {
   toml::table video_t;
-  video_t.insert("codec", std::string(name_of(video.codec)));
+  video_t.insert("codec", std::string(to_string(video.codec)));
   video_t.insert("remove", video.remove);
   video_t.insert("profile", video.profile);
   video_t.insert("preset", video.preset);
@@ -271,7 +276,7 @@ toml::table Template::to_table() const {
   video_t.insert("rotate", video.rotate);
 
   toml::table audio_t;
-  audio_t.insert("codec", std::string(name_of(audio.codec)));
+  audio_t.insert("codec", std::string(to_string(audio.codec)));
   audio_t.insert("remove", audio.remove);
   if (audio.bitrate) audio_t.insert("bitrate", *audio.bitrate);
   if (audio.sample_rate) audio_t.insert("sample_rate", *audio.sample_rate);
@@ -282,25 +287,25 @@ toml::table Template::to_table() const {
   toml::table out;
   out.insert("name", name);
   out.insert("description", description);
-  out.insert("container", toml::table{{"format", std::string(name_of(container))}});
+  out.insert("container", toml::table{{"format", std::string(to_string(container))}});
   out.insert("video", std::move(video_t));
   out.insert("audio", std::move(audio_t));
-  out.insert("trans", toml::table{{"mode", std::string(name_of(trans.mode))},
+  out.insert("trans", toml::table{{"mode", std::string(to_string(trans.mode))},
                                   {"no_upscale", trans.no_upscale},
                                   {"cap_video_bitrate", trans.cap_video_bitrate},
                                   {"cap_audio_bitrate", trans.cap_audio_bitrate},
-                                  {"aspect", std::string(name_of(trans.aspect))}});
+                                  {"aspect", std::string(to_string(trans.aspect))}});
   out.insert("mux", toml::table{{"hls_segment_seconds", mux.hls_segment_seconds},
                                 {"gif_loop", mux.gif_loop},
                                 {"gif_final_delay", mux.gif_final_delay},
                                 {"faststart", mux.faststart}});
-  out.insert("hls", toml::table{{"encryption", std::string(name_of(hls.encryption))},
+  out.insert("hls", toml::table{{"encryption", std::string(to_string(hls.encryption))},
                                 {"key", hls.key},
                                 {"key_uri", hls.key_uri},
                                 {"key_dir", hls.key_dir},
                                 {"key_rotation", hls.key_rotation},
-                                {"playlist", std::string(name_of(hls.playlist))},
-                                {"segments", std::string(name_of(hls.segments))},
+                                {"playlist", std::string(to_string(hls.playlist))},
+                                {"segments", std::string(to_string(hls.segments))},
                                 {"dash", hls.dash}});
   return out;
 }

@@ -9,7 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "av/probe.hpp"
+#include "core/enum_names.hpp"
+#include "core/rational.hpp"
 
 namespace gopcast {
 
@@ -19,11 +20,12 @@ enum class AudioCodec { aac, mp3, vorbis, flac, copy };
 enum class RateMode { onepass, twopass, cbr };
 enum class AspectMode { rescale, crop, pad, none };
 
-std::string_view name_of(Container c);
-std::string_view name_of(VideoCodec c);
-std::string_view name_of(AudioCodec c);
-std::string_view name_of(RateMode m);
-std::string_view name_of(AspectMode m);
+// Their names in templates, on the command line and in JSON (to_string, parse_enum).
+const EnumNames<Container>& enum_names(Container);
+const EnumNames<VideoCodec>& enum_names(VideoCodec);
+const EnumNames<AudioCodec>& enum_names(AudioCodec);
+const EnumNames<RateMode>& enum_names(RateMode);
+const EnumNames<AspectMode>& enum_names(AspectMode);
 // True for containers that carry no picture (video is dropped for them).
 bool audio_only(Container c);
 // Animated pictures (GIF, WebP): video only, encoded in one pass, never cut into segments.
@@ -43,7 +45,7 @@ struct VideoSpec {
   std::optional<int> bufsize;     // kbit
   std::optional<int> width;
   std::optional<int> height;
-  std::optional<Ratio> fps;       // output frame rate; absent = the source's timing
+  std::optional<Rational> fps;       // output frame rate; absent = the source's timing
   std::optional<int> gop_frames;  // max keyframe interval, frames
   std::optional<double> gop_seconds;  // or seconds ("2s")
   std::string pix_fmt;            // "" = the source's
@@ -83,9 +85,9 @@ struct MuxSpec {
 enum class HlsEncryption { none, aes128 };
 enum class HlsPlaylistType { vod, event };
 enum class HlsSegmentFormat { ts, fmp4 };
-std::string_view name_of(HlsEncryption e);
-std::string_view name_of(HlsPlaylistType t);
-std::string_view name_of(HlsSegmentFormat f);
+const EnumNames<HlsEncryption>& enum_names(HlsEncryption);
+const EnumNames<HlsPlaylistType>& enum_names(HlsPlaylistType);
+const EnumNames<HlsSegmentFormat>& enum_names(HlsSegmentFormat);
 
 struct HlsSpec {
   HlsEncryption encryption = HlsEncryption::none;

@@ -3,6 +3,7 @@
 // by template inheritance (`base = "..."`), job overrides and `--set key=value`.
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/enum_names.hpp"
 #include "core/error.hpp"
 
 namespace gopcast::spec {
@@ -44,6 +46,18 @@ class TableReader {
   std::optional<std::string> string(std::string_view key);
   // A string restricted to `choices`; anything else is OutOfRange listing them.
   std::optional<std::string> choice(std::string_view key, std::initializer_list<std::string_view> choices);
+  // One of an enum's names (its table, core/enum_names.hpp); anything else is OutOfRange
+  // listing them. `fold_case`: "H264" reads as "h264".
+  template <typename E>
+  std::optional<E> enumerated(std::string_view key, bool fold_case = false) {
+    auto v = string(key);
+    if (!v) return std::nullopt;
+    std::string text = *v;
+    if (fold_case)
+      for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (auto e = enum_names(E{}).parse(text)) return e;
+    fail_at(key, ErrorCode::OutOfRange, fmt::format("\"{}\" is not one of {}", *v, enum_names(E{}).list()));
+  }
   // A sub-table reader (an absent table reads as empty).
   TableReader table(std::string_view key);
   const toml::node* raw(std::string_view key);

@@ -12,15 +12,11 @@ namespace fs = std::filesystem;
 
 namespace gopcast {
 
-std::string_view name_of(MarkPosition p) {
-  switch (p) {
-    case MarkPosition::top_left: return "top-left";
-    case MarkPosition::top_right: return "top-right";
-    case MarkPosition::bottom_left: return "bottom-left";
-    case MarkPosition::bottom_right: return "bottom-right";
-    case MarkPosition::centre: return "centre";
-  }
-  return "?";
+const EnumNames<MarkPosition>& enum_names(MarkPosition) {
+  static const EnumNames<MarkPosition> names{{MarkPosition::top_left, "top-left"},       {MarkPosition::top_right, "top-right"},
+                                             {MarkPosition::bottom_left, "bottom-left"}, {MarkPosition::bottom_right, "bottom-right"},
+                                             {MarkPosition::centre, "centre"},           {MarkPosition::centre, "center", true}};
+  return names;
 }
 
 namespace {
@@ -61,13 +57,7 @@ bool is_font_file(const std::string& font) {
 
 // The keys a watermark template may hold: where and how big, and the text style.
 void read_style(spec::TableReader& r, WatermarkSpec& w, const fs::path& base) {
-  if (auto p = r.choice("position", {"top-left", "top-right", "bottom-left", "bottom-right", "centre", "center"})) {
-    if (*p == "top-left") w.position = MarkPosition::top_left;
-    else if (*p == "top-right") w.position = MarkPosition::top_right;
-    else if (*p == "bottom-left") w.position = MarkPosition::bottom_left;
-    else if (*p == "bottom-right") w.position = MarkPosition::bottom_right;
-    else w.position = MarkPosition::centre;
-  }
+  if (auto p = r.enumerated<MarkPosition>("position")) w.position = *p;
   if (auto v = read_length(r, "dx", true)) w.dx = *v;
   if (auto v = read_length(r, "dy", true)) w.dy = *v;
   if (auto v = read_length(r, "width", false)) w.width = *v;
@@ -171,7 +161,7 @@ toml::table watermark_to_table(const WatermarkSpec& w) {
   toml::table t;
   if (!w.image.empty()) t.insert("image", w.image.string());
   else t.insert("text", w.text);
-  t.insert("position", std::string(name_of(w.position)));
+  t.insert("position", std::string(to_string(w.position)));
   put_length(t, "dx", w.dx);
   put_length(t, "dy", w.dy);
   if (w.width) put_length(t, "width", *w.width);

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/enum_names.hpp"
+
 #include "spec/value.hpp"
 
 namespace gopcast {
@@ -18,7 +20,7 @@ namespace gopcast {
 class Catalog;
 
 enum class MarkPosition { top_left, top_right, bottom_left, bottom_right, centre };
-std::string_view name_of(MarkPosition p);
+const EnumNames<MarkPosition>& enum_names(MarkPosition);
 
 // A length on the output frame: pixels (`16`), or a percentage of the frame's width
 // (dx, width) or height (dy, height) written as a string (`"2.5%"`).

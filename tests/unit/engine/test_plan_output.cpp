@@ -19,8 +19,8 @@ StreamInfo video(int w = 854, int h = 480, const char* pix_fmt = "yuv420p", std:
   s.codec = "h264";
   s.width = w;
   s.height = h;
-  s.sample_aspect_ratio = Ratio{1, 1};
-  s.avg_frame_rate = s.real_frame_rate = Ratio{24, 1};
+  s.sample_aspect_ratio = Rational{1, 1};
+  s.avg_frame_rate = s.real_frame_rate = Rational{24, 1};
   if (pix_fmt) s.pix_fmt = pix_fmt;
   s.bit_rate = bit_rate;
   return s;
@@ -298,7 +298,7 @@ TEST(PlanOutputVideo, SizeRotationAndFilters) {
   EXPECT_TRUE(contains(plan(tmpl(), phone).video.filters, "hflip,vflip"));
   EXPECT_EQ(plan(tmpl(), phone).video.width, 1280);
   // A frame rate goes into the chain.
-  EXPECT_TRUE(contains(plan(tmpl([](Template& t) { t.video.fps = Ratio{30000, 1001}; })).video.filters, "fps=30000/1001"));
+  EXPECT_TRUE(contains(plan(tmpl([](Template& t) { t.video.fps = Rational{30000, 1001}; })).video.filters, "fps=30000/1001"));
 }
 
 TEST(PlanOutputVideo, RateControl) {
@@ -367,7 +367,7 @@ TEST(PlanOutputVideo, HlsForcesKeyframesOnTheSegmentGrid) {
     EXPECT_TRUE(has_time);
   }
   for (Container c : {Container::mp4, Container::ts, Container::mkv, Container::flv})
-    EXPECT_DOUBLE_EQ(plan(tmpl([&](Template& t) { t.container = c; })).video.keyframe_grid, 0) << name_of(c);
+    EXPECT_DOUBLE_EQ(plan(tmpl([&](Template& t) { t.container = c; })).video.keyframe_grid, 0) << to_string(c);
 }
 
 // ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ using namespace gopcast::engine;
 
 namespace {
 SizePlan plan(int src_w, int src_h, std::optional<int> w, std::optional<int> h, AspectMode mode = AspectMode::rescale,
-              bool no_upscale = true, Ratio sar = {1, 1}, int rotation = 0, int align = 2) {
+              bool no_upscale = true, Rational sar = {1, 1}, int rotation = 0, int align = 2) {
   SizeRequest r;
   r.width = src_w;
   r.height = src_h;

@@ -116,8 +116,8 @@ TEST(JobStore, ConcurrentUpdatesFromManyProcessesAreNeverLost) {
 TEST(JobStore, StatesHaveStableNames) {
   for (auto s : {jobs::JobState::Submitted, jobs::JobState::Transcoding, jobs::JobState::TranscodeSuccess,
                  jobs::JobState::TranscodeFail, jobs::JobState::TranscodeCancelled})
-    EXPECT_EQ(jobs::parse_state(jobs::to_string(s)), s);
-  EXPECT_FALSE(jobs::parse_state("Done"));
+    EXPECT_EQ(parse_enum<jobs::JobState>(to_string(s)), s);
+  EXPECT_FALSE(parse_enum<jobs::JobState>("Done"));
   EXPECT_TRUE(jobs::is_final(jobs::JobState::TranscodeCancelled));
   EXPECT_FALSE(jobs::is_final(jobs::JobState::Transcoding));
 }

@@ -128,10 +128,10 @@ Ran python(const std::string& code, const fs::path& file) {
 }  // namespace
 
 TEST(ManifestStatus, NamesAreStableLowercase) {
-  EXPECT_EQ(status_name(SegmentStatus::pending), "pending");
-  EXPECT_EQ(status_name(SegmentStatus::running), "running");
-  EXPECT_EQ(status_name(SegmentStatus::done), "done");
-  EXPECT_EQ(status_name(SegmentStatus::failed), "failed");
+  EXPECT_EQ(to_string(SegmentStatus::pending), "pending");
+  EXPECT_EQ(to_string(SegmentStatus::running), "running");
+  EXPECT_EQ(to_string(SegmentStatus::done), "done");
+  EXPECT_EQ(to_string(SegmentStatus::failed), "failed");
 }
 
 TEST(ManifestRoundTrip, SegmentsKeyframesPhasesAndOutputs) {

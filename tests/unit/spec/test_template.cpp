@@ -74,7 +74,7 @@ void expect_round_trip(const Template& t) {
   expect_same(t, again);
 }
 
-Ratio fps_of(const std::string& toml_value) { return *from("[video]\nfps = " + toml_value + "\n").video.fps; }
+Rational fps_of(const std::string& toml_value) { return *from("[video]\nfps = " + toml_value + "\n").video.fps; }
 }  // namespace
 
 TEST(TemplateValues, EveryDefault) {
@@ -286,7 +286,7 @@ TEST(TemplateValues, GopInSecondsOrFrames) {
 
 TEST(TemplateValues, FrameRateForms) {
   auto expect_fps = [](const std::string& v, int num, int den) {
-    Ratio r = fps_of(v);
+    Rational r = fps_of(v);
     EXPECT_EQ(r.num, num) << v;
     EXPECT_EQ(r.den, den) << v;
   };
@@ -311,7 +311,7 @@ TEST(TemplateValues, MalformedFrameRatesAreRejected) {
   for (const char* bad : {"'fast'", "'/1001'", "'30000/'", "'30000/0'", "'30000/1001x'", "'30x/1'", "'30.5/1'"}) {
     SCOPED_TRACE(bad);
     try {
-      Ratio r = fps_of(bad);
+      Rational r = fps_of(bad);
       ADD_FAILURE() << "accepted as " << r.num << "/" << r.den;
     } catch (const SpecError& e) {
       EXPECT_TRUE(e.code() == ErrorCode::InvalidKey || e.code() == ErrorCode::OutOfRange) << e.what();
