@@ -184,6 +184,7 @@ class Job:
     outro: Path | None
     fill_silence: bool
     segment_seconds: float | None
+    max_attempts: int | None
     manifest: Path | None
     file: Path | None
     outputs: list[Output]
@@ -229,10 +230,12 @@ class RunResult:
     workers: int
     segments: int
     resumed_segments: int
+    retried_segments: int
+    snapshots: list[dict[str, Any]]
     def to_dict(self) -> dict[str, Any]: ...
 
 def run(job: Job | _PathLike, workers: int = 0, segment_seconds: float | None = None,
-        manifest: _PathLike | None = None, progress: Callable[[Progress], Any] | None = None,
+        max_attempts: int | None = None, manifest: _PathLike | None = None, progress: Callable[[Progress], Any] | None = None,
         overrides: _Overrides = None) -> RunResult:
     """Runs a job on this machine (`gopcast run`); Ctrl-C raises KeyboardInterrupt, leaving no output."""
 

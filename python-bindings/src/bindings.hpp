@@ -79,6 +79,9 @@ std::vector<std::string> set_strings(py::handle overrides);
 // str or os.PathLike -> path (absolute when `absolute`).
 std::filesystem::path to_path(py::handle value, bool absolute = false);
 
+// A docstring made at run time (from the library's defaults), kept for the module's life.
+const char* doc_string(std::string text);
+
 // --- running long work (interrupt.cpp) ---
 // Runs `work` on a helper thread with the GIL released while this (the calling) thread
 // waits and, every 50 ms, lets Python run its signal handlers. A KeyboardInterrupt (or

@@ -2,6 +2,8 @@
 // job records) and TOML (templates, jobs, overrides).
 #include <sstream>
 
+#include <deque>
+
 #include "bindings.hpp"
 #include "core/error.hpp"
 
@@ -194,6 +196,12 @@ fs::path to_path(py::handle value, bool absolute) {
   fs::path p(py::str(os.attr("fsdecode")(value)).cast<std::string>());
   if (absolute && !p.empty()) p = fs::absolute(p).lexically_normal();
   return p;
+}
+
+const char* doc_string(std::string text) {
+  static std::deque<std::string> kept;  // never moved: the pointers stay valid
+  kept.push_back(std::move(text));
+  return kept.back().c_str();
 }
 
 }  // namespace gopcast::python

@@ -9,7 +9,8 @@
 #include "bindings.hpp"
 #include "core/error.hpp"
 #include "core/process.hpp"
-#include "jobs/service.hpp"
+#include "jobs/exec.hpp"
+#include "jobs/submit.hpp"
 #include "spec.hpp"
 
 namespace fs = std::filesystem;

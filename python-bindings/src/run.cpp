@@ -1,6 +1,5 @@
-// gopcast.run: a job on this machine, on the segment-parallel engine (local worker
-// threads) when it has an output encoded by segments, else in one pass: what
-// `gopcast run` and `gopcast transcode` do (src/cli/main.cpp, run_job).
+// gopcast.run: a job on this machine through the one run path (app/run.hpp), as
+// `gopcast run` does.
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
@@ -8,8 +7,8 @@
 #include <mutex>
 
 #include "bindings.hpp"
-#include "engine/parallel.hpp"
-#include "engine/transcode.hpp"
+#include "app/report.hpp"
+#include "app/run.hpp"
 #include "spec.hpp"
 
 namespace fs = std::filesystem;
@@ -23,7 +22,7 @@ namespace {
 class ProgressRelay {
  public:
   ProgressRelay(py::object callback, std::atomic<bool>& stop) : callback_(std::move(callback)), stop_(stop) {}
-  void operator()(const engine::Progress& p) {
+  void operator()(const app::Progress& p) {
     const auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(mutex_);
@@ -60,30 +59,27 @@ class ProgressRelay {
   CallbackError error_;
 };
 
-TranscodeResult run_job(JobArg job, int workers, std::optional<double> segment_seconds, OptPathArg manifest,
-                        ProgressArg progress, OverridesArg overrides) {
-  if (workers < 0 || workers > 4096) fail(ErrorCode::OutOfRange, "workers: {} is out of range 0..4096", workers);
-  if (segment_seconds && !(*segment_seconds >= 0 && *segment_seconds <= 86400))
-    fail(ErrorCode::OutOfRange, "segment_seconds: {} is out of range 0..86400", *segment_seconds);
-  Job j = job_from_python(job);
-  ParallelOptions options;
+app::RunResult run_job(JobArg job, int workers, std::optional<double> segment_seconds, std::optional<int> max_attempts,
+                       OptPathArg manifest, ProgressArg progress, OverridesArg overrides) {
+  app::RunOptions options;
   options.workers = workers;
-  options.segment_seconds = segment_seconds.value_or(j.parallel.segment_seconds.value_or(kDefaultSegmentSeconds));
-  options.manifest = manifest.is_none() ? j.parallel.manifest : to_path(manifest, true);
-  TranscodeRequest req = request_for_job(std::move(j), Catalog::standard(), set_strings(overrides));
+  options.segment_seconds = segment_seconds;
+  options.max_attempts = max_attempts;
+  if (!manifest.is_none()) options.manifest = to_path(manifest, true);
+  options.sets = set_strings(overrides);
+  const app::RunRequest request = app::resolve(job_from_python(job), options);
 
   std::atomic<bool> stop{false};
-  engine::RunControl control;
+  app::RunControl control;
   control.cancel = &stop;
   std::optional<ProgressRelay> relay;
   if (!progress.is_none()) {
     relay.emplace(std::move(progress.obj), stop);
-    control.progress = [&relay](const engine::Progress& p) { (*relay)(p); };
+    control.progress = [&relay](const app::Progress& p) { (*relay)(p); };
   }
-  TranscodeResult result;
+  app::RunResult result;
   try {
-    run_interruptible(
-        [&] { result = has_segmented_outputs(req) ? transcode_parallel(req, options, control) : transcode(req, control); }, stop);
+    run_interruptible([&] { result = app::run(request, control); }, stop);
   } catch (...) {
     if (relay) relay->error().rethrow_if_set();  // the callback's own exception, not the Cancelled it caused
     throw;
@@ -91,42 +87,42 @@ TranscodeResult run_job(JobArg job, int workers, std::optional<double> segment_s
   return result;
 }
 
-py::object output_info(const OutputResult& o) { return to_python(to_json(o.info)); }
+py::object output_info(const app::OutputResult& o) { return to_python(to_json(o.info)); }
 
 }  // namespace
 
 void register_run(py::module_& m) {
-  py::class_<engine::Progress>(m, "Progress", "How far a run is: given to run()'s progress callback.")
-      .def_readonly("seconds_done", &engine::Progress::seconds_done, "Media seconds done.")
-      .def_readonly("seconds_total", &engine::Progress::seconds_total, "The input's duration, seconds.")
-      .def_readonly("frames", &engine::Progress::frames, "Video frames done.")
+  py::class_<app::Progress>(m, "Progress", "How far a run is: given to run()'s progress callback.")
+      .def_readonly("seconds_done", &app::Progress::seconds_done, "Media seconds done.")
+      .def_readonly("seconds_total", &app::Progress::seconds_total, "The input's duration, seconds.")
+      .def_readonly("frames", &app::Progress::frames, "Video frames done.")
       .def_property_readonly(
           "fraction",
-          [](const engine::Progress& p) { return p.seconds_total > 0 ? std::min(1.0, p.seconds_done / p.seconds_total) : 0.0; },
+          [](const app::Progress& p) { return p.seconds_total > 0 ? std::min(1.0, p.seconds_done / p.seconds_total) : 0.0; },
           "Done, 0.0 to 1.0.")
-      .def("__repr__", [](const engine::Progress& p) {
+      .def("__repr__", [](const app::Progress& p) {
         return fmt::format("<gopcast.Progress {:.1f}/{:.1f} s, {} frames>", p.seconds_done, p.seconds_total, p.frames);
       });
 
-  py::class_<OutputResult>(m, "OutputResult", "One written output of a run.")
-      .def_readonly("path", &OutputResult::path)
-      .def_readonly("template", &OutputResult::template_name, "The template's name.")
-      .def_readonly("user_data", &OutputResult::user_data)
-      .def_readonly("video_frames", &OutputResult::video_frames, "Video frames written.")
-      .def_readonly("files", &OutputResult::files, "Every file written: the output, then e.g. HLS segments.")
-      .def_readonly("bytes", &OutputResult::bytes, "Their total size.")
+  py::class_<app::OutputResult>(m, "OutputResult", "One written output of a run.")
+      .def_readonly("path", &app::OutputResult::path)
+      .def_readonly("template", &app::OutputResult::template_name, "The template's name.")
+      .def_readonly("user_data", &app::OutputResult::user_data)
+      .def_readonly("video_frames", &app::OutputResult::video_frames, "Video frames written.")
+      .def_readonly("files", &app::OutputResult::files, "Every file written: the output, then e.g. HLS segments.")
+      .def_readonly("bytes", &app::OutputResult::bytes, "Their total size.")
       .def_property_readonly("media_info", &output_info, "gopcast.probe() of the written output.")
-      .def("__repr__", [](const OutputResult& o) {
+      .def("__repr__", [](const app::OutputResult& o) {
         return fmt::format("<gopcast.OutputResult {} ({} frames, {} bytes)>", o.path.string(), o.video_frames, o.bytes);
       });
 
-  py::class_<TranscodeResult>(m, "RunResult", "What run() did: outputs, timings and the segment manifest.")
-      .def_readonly("input", &TranscodeResult::input)
-      .def_readonly("seconds", &TranscodeResult::seconds, "Wall-clock seconds of the whole run.")
-      .def_readonly("media_seconds", &TranscodeResult::media_seconds, "The input's duration (a concatenation's: its timeline's).")
+  py::class_<app::RunResult>(m, "RunResult", "What run() did: outputs, timings and the segment manifest.")
+      .def_readonly("input", &app::RunResult::input)
+      .def_readonly("seconds", &app::RunResult::seconds, "Wall-clock seconds of the whole run.")
+      .def_readonly("media_seconds", &app::RunResult::media_seconds, "The input's duration (a concatenation's: its timeline's).")
       .def_property_readonly(
           "timeline",
-          [](const TranscodeResult& r) {
+          [](const app::RunResult& r) {
             py::list out;
             for (const auto& e : r.timeline) {
               py::dict d;
@@ -141,44 +137,57 @@ void register_run(py::module_& m) {
           "A concatenation's inputs as they landed on the output: dicts of input, start, duration (seconds) and\n"
           "audio (\"source\" or \"silence\"); empty for a single input.")
       .def_property_readonly(
-          "speed", [](const TranscodeResult& r) { return r.seconds > 0 ? r.media_seconds / r.seconds : 0.0; },
+          "speed", [](const app::RunResult& r) { return r.seconds > 0 ? r.media_seconds / r.seconds : 0.0; },
           "Media seconds per wall-clock second.")
-      .def_readonly("outputs", &TranscodeResult::outputs)
+      .def_readonly("outputs", &app::RunResult::outputs)
       .def_property_readonly(
           "manifest",
-          [](const TranscodeResult& r) { return r.parallel ? std::optional<fs::path>(r.parallel->manifest) : std::nullopt; },
+          [](const app::RunResult& r) { return r.parallel ? std::optional<fs::path>(r.parallel->manifest) : std::nullopt; },
           "The segment manifest (HDF5; open it with gopcast.Manifest), or None for a one-pass run.")
       .def_property_readonly(
           "timings",
-          [](const TranscodeResult& r) {
+          [](const app::RunResult& r) {
             std::map<std::string, double> t = r.parallel ? r.parallel->phases : std::map<std::string, double>{};
             t["total"] = r.seconds;
             return t;
           },
           "Wall-clock seconds: \"total\", and for segment-parallel runs each phase (index, encode, gather, mux).")
       .def_property_readonly(
-          "workers", [](const TranscodeResult& r) { return r.parallel ? r.parallel->workers : 0; }, "Local workers (0: one pass).")
+          "workers", [](const app::RunResult& r) { return r.parallel ? r.parallel->workers : 0; }, "Local workers (0: one pass).")
       .def_property_readonly(
-          "segments", [](const TranscodeResult& r) { return r.parallel ? r.parallel->segments : 0; }, "Segments of the plan.")
+          "segments", [](const app::RunResult& r) { return r.parallel ? r.parallel->segments : 0; }, "Segments of the plan.")
       .def_property_readonly(
-          "resumed_segments", [](const TranscodeResult& r) { return r.parallel ? r.parallel->resumed_segments : 0; },
+          "resumed_segments", [](const app::RunResult& r) { return r.parallel ? r.parallel->resumed_segments : 0; },
           "Segments taken from an earlier, interrupted run's manifest.")
+      .def_property_readonly(
+          "retried_segments", [](const app::RunResult& r) { return r.parallel ? r.parallel->retried_segments : 0; },
+          "Segments that failed and were encoded again in this run (GOPCAST_FAILPOINT, a transient fault).")
+      .def_property_readonly(
+          "snapshots",
+          [](const app::RunResult& r) {
+            py::list out;
+            for (const auto& s : r.snapshots) out.append(to_python(ops::to_json(s)));
+            return out;
+          },
+          "The job's [[snapshots]] as written: dicts as `gopcast snapshot --json` prints them.")
       .def(
-          "to_dict", [](const TranscodeResult& r) { return to_python(to_json(r)); },
+          "to_dict", [](const app::RunResult& r) { return to_python(app::result_json(r)); },
           "The result as `gopcast run --json` prints it (schema \"gopcast.result/1\").")
-      .def("__repr__", [](const TranscodeResult& r) {
+      .def("__repr__", [](const app::RunResult& r) {
         return fmt::format("<gopcast.RunResult {} -> {} output{} in {:.2f} s>", r.input.string(), r.outputs.size(),
                            r.outputs.size() == 1 ? "" : "s", r.seconds);
       });
 
   m.def("run", &run_job, py::arg("job"), py::arg("workers") = 0, py::arg("segment_seconds") = py::none(),
-        py::arg("manifest") = py::none(), py::arg("progress") = py::none(), py::arg("overrides") = py::none(),
+        py::arg("max_attempts") = py::none(), py::arg("manifest") = py::none(), py::arg("progress") = py::none(), py::arg("overrides") = py::none(),
         R"doc(Runs a job on this machine and returns a RunResult; what `gopcast run` does.
 
 job: a Job, or the path of a job file.
 workers: local worker threads encoding segments at once (0: one per core).
 segment_seconds: target segment length (default: the job's [parallel] segment_seconds, else 10;
     0: the whole input as one segment).
+max_attempts: tries of a segment before it fails the job (default: the job's [parallel]
+    max_attempts, else 3).
 manifest: where the HDF5 segment manifest goes (default: <first output>.manifest.h5).
 progress: called as progress(p) with a gopcast.Progress (p.fraction, p.seconds_done,
     p.seconds_total, p.frames), at most ten times a second, never going back; an exception

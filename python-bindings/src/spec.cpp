@@ -8,7 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/paths.hpp"
-#include "engine/transcode.hpp"
+#include "app/request.hpp"
 #include "spec/catalog.hpp"
 
 namespace fs = std::filesystem;
@@ -553,8 +553,7 @@ gopcast.run(job), submit it with gopcast.submit(job, pipeline=...), save it with
             if (!input.is_none()) j->input.path = to_path(input, true);
             j->input.video_stream = video_stream;
             j->input.audio_stream = audio_stream;
-            if (segment_seconds && !(*segment_seconds >= 0 && *segment_seconds <= 86400))
-              fail<SpecError>(ErrorCode::OutOfRange, "parallel.segment_seconds: {} is out of range 0..86400", *segment_seconds);
+            if (segment_seconds) check_segment_seconds(*segment_seconds, "parallel.segment_seconds");
             j->parallel.segment_seconds = segment_seconds;
             if (!manifest.is_none()) j->parallel.manifest = to_path(manifest, true);
             for (auto o : outputs.obj) {
@@ -572,7 +571,7 @@ gopcast.run(job), submit it with gopcast.submit(job, pipeline=...), save it with
         const fs::path file = to_path(path, true);
         // Validate as `gopcast run` does before it starts: placeholders and templates
         // (from a second read, so the messages keep their file:line:col).
-        (void)request_for_job(load_job(file), Catalog::standard());
+        (void)app::resolve(load_job(file));
         Job loaded = load_job(file);
         auto j = std::make_shared<JobObj>();
         j->file = loaded.file;
@@ -648,11 +647,18 @@ gopcast.run(job), submit it with gopcast.submit(job, pipeline=...), save it with
   job.def_property(
       "segment_seconds", [](const JobObj& j) { return j.parallel.segment_seconds; },
       [](JobObj& j, std::optional<double> v) {
-        if (v && !(*v >= 0 && *v <= 86400))
-          fail<SpecError>(ErrorCode::OutOfRange, "parallel.segment_seconds: {} is out of range 0..86400", *v);
+        if (v) check_segment_seconds(*v, "parallel.segment_seconds");
         j.parallel.segment_seconds = v;
       },
-      "Target segment length for the segment-parallel engine ([parallel] segment_seconds); None: 10 s.");
+      doc_string(fmt::format("Target segment length for the segment-parallel engine ([parallel] segment_seconds); None: {} s.",
+                             kDefaultSegmentSeconds)));
+  job.def_property(
+      "max_attempts", [](const JobObj& j) { return j.parallel.max_attempts; },
+      [](JobObj& j, std::optional<int> v) {
+        if (v) check_max_attempts(*v, "parallel.max_attempts");
+        j.parallel.max_attempts = v;
+      },
+      doc_string(fmt::format("Tries of a segment before it fails the job ([parallel] max_attempts); None: {}.", kDefaultMaxAttempts)));
   job.def_property(
       "manifest", [](const JobObj& j) { return j.parallel.manifest.empty() ? std::optional<fs::path>() : j.parallel.manifest; },
       [](JobObj& j, OptPathArg v) { j.parallel.manifest = v.is_none() ? fs::path() : to_path(v, true); },
@@ -677,7 +683,7 @@ gopcast.run(job), submit it with gopcast.submit(job, pipeline=...), save it with
   job.def(
       "templates",
       [](const JobObj& j) {
-        TranscodeRequest req = request_for_job(j.to_job(), Catalog::standard());
+        app::TranscodeRequest req = app::resolve(j.to_job()).transcode;
         py::list out;
         for (auto& o : req.outputs) {
           auto t = std::make_shared<TemplateObj>();

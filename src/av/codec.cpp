@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "av/check.hpp"
 #include "core/log.hpp"
 
 extern "C" {
+#include <libavutil/mem.h>
 #include <x264.h>
 }
 
@@ -76,6 +79,42 @@ bool Encoder::receive(AVPacket* packet) {
   if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return false;
   check(ret, "avcodec_receive_packet", context_);
   return true;
+}
+
+SubtitleEncoder::SubtitleEncoder(const std::string& name, const std::string& ass_header, bool global_header)
+    : name_(name), buffer_(1 << 16) {
+  const AVCodec* codec = avcodec_find_encoder_by_name(name.c_str());
+  if (!codec) fail(ErrorCode::UnsupportedCodec, "av: no subtitle encoder \"{}\" in this FFmpeg build", name);
+  ctx_.reset(avcodec_alloc_context3(codec));
+  if (!ctx_) fail(ErrorCode::Internal, "av: avcodec_alloc_context3: out of memory");
+  ctx_->time_base = AVRational{1, 1000};
+  ctx_->subtitle_header = static_cast<uint8_t*>(av_mallocz(ass_header.size() + 1));
+  if (!ctx_->subtitle_header) fail(ErrorCode::Internal, "av: av_mallocz: out of memory");
+  std::copy(ass_header.begin(), ass_header.end(), ctx_->subtitle_header);
+  ctx_->subtitle_header_size = static_cast<int>(ass_header.size());
+  if (global_header) ctx_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  check(avcodec_open2(ctx_.get(), codec, nullptr), "avcodec_open2", name);
+}
+
+PacketPtr SubtitleEncoder::encode(const std::string& ass_event, int64_t start_ms, int64_t end_ms) {
+  AVSubtitleRect rect{};
+  rect.type = SUBTITLE_ASS;
+  rect.ass = const_cast<char*>(ass_event.c_str());
+  AVSubtitleRect* rects[] = {&rect};
+  AVSubtitle sub{};
+  sub.num_rects = 1;
+  sub.rects = rects;
+  sub.end_display_time = static_cast<uint32_t>(end_ms - start_ms);
+  sub.pts = av_rescale_q(start_ms, AVRational{1, 1000}, AV_TIME_BASE_Q);
+  const int size = avcodec_encode_subtitle(ctx_.get(), buffer_.data(), static_cast<int>(buffer_.size()), &sub);
+  check(size, "avcodec_encode_subtitle", name_);
+  PacketPtr p = make_packet();
+  check(av_new_packet(p.get(), size), "av_new_packet", name_);
+  std::copy(buffer_.begin(), buffer_.begin() + size, p->data);
+  p->pts = p->dts = start_ms;
+  p->duration = end_ms - start_ms;
+  p->flags |= AV_PKT_FLAG_KEY;
+  return p;
 }
 
 unsigned x264_reproducible_cpu_flags() {

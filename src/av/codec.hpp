@@ -2,6 +2,7 @@
 // Decoders and encoders. EAGAIN and EOF are flow control, never errors.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "av/handles.hpp"
 
@@ -47,6 +48,22 @@ class Encoder {
   const AVCodec* codec_;
   CodecContextPtr ctx_;
   std::string context_;
+};
+
+// A subtitle encoder (mov_text, subrip, ass), fed ASS events as libavcodec's subtitle
+// encoders take them, timed in milliseconds.
+class SubtitleEncoder {
+ public:
+  // Raises UnsupportedCodec when this build has no encoder of that name.
+  SubtitleEncoder(const std::string& name, const std::string& ass_header, bool global_header);
+  AVCodecContext* ctx() const { return ctx_.get(); }
+  // One cue: a key packet with pts = dts = `start_ms` (time base 1/1000) and its duration.
+  PacketPtr encode(const std::string& ass_event, int64_t start_ms, int64_t end_ms);
+
+ private:
+  CodecContextPtr ctx_;
+  std::string name_;
+  std::vector<uint8_t> buffer_;
 };
 
 // The CPU feature flags libx264 should use ("asm=" value): everything x264 detects

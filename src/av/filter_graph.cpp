@@ -3,14 +3,19 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <memory>
 
 #include "av/check.hpp"
 
 extern "C" {
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
+#include <libavutil/avstring.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/mem.h>
 #include <libavutil/pixdesc.h>
+#include <libavutil/samplefmt.h>
 }
 
 namespace gopcast::av {
@@ -20,6 +25,30 @@ void normalise_layout(AVChannelLayout& layout) {
   int channels = layout.nb_channels > 0 ? layout.nb_channels : 1;
   av_channel_layout_uninit(&layout);
   av_channel_layout_default(&layout, channels);
+}
+
+std::string filter_value(std::string_view value) {
+  // Level 1, the filter's option parser: inside '...' everything is literal but the
+  // quote itself, written as '\''.
+  std::string quoted = "'";
+  for (char c : value) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  // Level 2, the graph parser: backslash before each character it treats specially.
+  std::string out;
+  for (char c : quoted) {
+    if (c == '\\' || c == '\'' || c == '[' || c == ']' || c == ',' || c == ';') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string read_filter_value(std::string_view escaped) {
+  const std::string text(escaped);
+  const char* p = text.c_str();
+  std::unique_ptr<char, void (*)(void*)> graph(av_get_token(&p, "[],;"), av_free);
+  const char* q = graph.get();
+  std::unique_ptr<char, void (*)(void*)> option(av_get_token(&q, ":="), av_free);
+  return option ? std::string(option.get()) : std::string();
 }
 
 namespace {
@@ -125,6 +154,38 @@ bool FilterGraph::pull(AVFrame* frame) {
   check(ret, "av_buffersink_get_frame", description_);
   return true;
 }
+
+FilterGraph::SinkParams FilterGraph::sink_params() const {
+  SinkParams p;
+  p.width = av_buffersink_get_w(sink_);
+  p.height = av_buffersink_get_h(sink_);
+  p.format = static_cast<AVPixelFormat>(av_buffersink_get_format(sink_));
+  p.sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(sink_);
+  p.time_base = av_buffersink_get_time_base(sink_);
+  p.frame_rate = av_buffersink_get_frame_rate(sink_);
+  return p;
+}
+
+void make_silence(AVFrame* f, const AudioSourceParams& format, int samples) {
+  f->format = format.format;
+  f->sample_rate = format.sample_rate;
+  f->nb_samples = samples;
+  check(av_channel_layout_copy(&f->ch_layout, &format.layout), "av_channel_layout_copy");
+  check(av_frame_get_buffer(f, 0), "av_frame_get_buffer");
+  av_samples_set_silence(f->extended_data, 0, samples, f->ch_layout.nb_channels, format.format);
+}
+
+std::optional<double> metadata_number(const AVFrame* frame, const std::string& key) {
+  const AVDictionaryEntry* e = av_dict_get(frame->metadata, key.c_str(), nullptr, 0);
+  return e ? std::optional(std::strtod(e->value, nullptr)) : std::nullopt;
+}
+
+std::string pixel_format_name(AVPixelFormat format) {
+  const char* n = av_get_pix_fmt_name(format);
+  return n ? n : "none";
+}
+
+AVSampleFormat sample_format(const std::string& name) { return av_get_sample_fmt(name.c_str()); }
 
 void FilterGraph::set_frame_size(int samples) { av_buffersink_set_frame_size(sink_, static_cast<unsigned>(samples)); }
 

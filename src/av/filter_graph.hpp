@@ -1,6 +1,8 @@
 #pragma once
 // A libavfilter graph with one source and one sink: buffer -> chain -> buffersink.
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "av/handles.hpp"
@@ -49,6 +51,15 @@ class FilterGraph {
   // Audio: make the sink deliver frames of exactly `samples` (the last one may be short).
   void set_frame_size(int samples);
 
+  // What the sink gives: the picture, its format and timing (for the encoder it feeds).
+  struct SinkParams {
+    int width = 0, height = 0;
+    AVPixelFormat format = AV_PIX_FMT_NONE;
+    AVRational sample_aspect_ratio{0, 1};
+    AVRational time_base{1, 1};
+    AVRational frame_rate{0, 1};
+  };
+  SinkParams sink_params() const;
   AVFilterContext* sink() const { return sink_; }
   const std::string& description() const { return description_; }
 
@@ -65,6 +76,22 @@ class FilterGraph {
   AVFilterContext* sink_ = nullptr;    // owned by graph_
   std::string description_;
 };
+
+// A value for a filter option inside a filter graph description: quoted for the option
+// parser, then escaped for the graph parser, so any text (quotes, colons, commas,
+// brackets, backslashes, a file name) reaches the filter unchanged.
+std::string filter_value(std::string_view value);
+// What libavfilter reads back from such a value: the graph parser's token, then the
+// option parser's (av_get_token twice). The inverse of filter_value, for tests.
+std::string read_filter_value(std::string_view escaped);
+
+// Frames of `samples` silent samples in `format` (its rate, sample format, layout).
+void make_silence(AVFrame* frame, const AudioSourceParams& format, int samples);
+// A number a filter wrote into a frame's metadata ("lavfi.r128.I"), if there is one.
+std::optional<double> metadata_number(const AVFrame* frame, const std::string& key);
+// libav's names of pixel and sample formats, and back.
+std::string pixel_format_name(AVPixelFormat format);
+AVSampleFormat sample_format(const std::string& name);
 
 // Decoders may report "N channels, order unspecified" (e.g. WMA). Filters and
 // encoders need a concrete layout: use the default layout for that channel count.

@@ -55,6 +55,8 @@ using FilterInOutPtr = std::unique_ptr<AVFilterInOut, FilterInOutDeleter>;
 // The boundary between plain rationals (plans, templates) and libav's.
 inline AVRational to_av(Rational r) { return AVRational{r.num, r.den}; }
 inline Rational from_av(AVRational r) { return Rational{r.num, r.den}; }
+// libavutil's rescale (nearest tick, halves away from zero), to check core's rescale by.
+inline int64_t rescale(int64_t ticks, Rational from, Rational to) { return av_rescale_q(ticks, to_av(from), to_av(to)); }
 
 PacketPtr make_packet();
 CodecParametersPtr make_codec_parameters();

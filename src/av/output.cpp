@@ -76,6 +76,12 @@ int Output::add_copy_stream(const AVStream* source) {
   return st->index;
 }
 
+void Output::set_stream_time_base(int stream, AVRational time_base) { ctx_->streams[stream]->time_base = time_base; }
+
+void Output::set_stream_metadata(int stream, const std::string& key, const std::string& value) {
+  av_dict_set(&ctx_->streams[stream]->metadata, key.c_str(), value.c_str(), 0);
+}
+
 void Output::open(Dictionary& options) {
   if (!(ctx_->oformat->flags & AVFMT_NOFILE))
     check(avio_open(&ctx_->pb, name_.c_str(), AVIO_FLAG_WRITE), "avio_open", name_, ErrorCode::OutputNotWritable);

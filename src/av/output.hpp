@@ -41,6 +41,10 @@ class Output : public Sink {
   // the parallel engine); returns its index.
   int add_encoded_stream(const AVCodecParameters* params, AVRational time_base, AVRational frame_rate);
 
+  // Before open(): the time base a stream is muxed in, and its metadata (language, title).
+  void set_stream_time_base(int stream, AVRational time_base);
+  void set_stream_metadata(int stream, const std::string& key, const std::string& value);
+
   // Opens the file and writes the header; muxer options not understood are an error.
   void open(Dictionary& options);
   // Packets are interleaved by the muxer.

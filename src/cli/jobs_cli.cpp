@@ -5,7 +5,8 @@
 #include <iostream>
 
 #include "core/error.hpp"
-#include "jobs/service.hpp"
+#include "jobs/exec.hpp"
+#include "jobs/submit.hpp"
 
 namespace gopcast::cli {
 namespace {

@@ -15,8 +15,8 @@
 #include "cli/stills_cli.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
-#include "engine/parallel.hpp"
-#include "engine/transcode.hpp"
+#include "app/report.hpp"
+#include "app/run.hpp"
 #include "ops/stills.hpp"
 #include "serve/server.hpp"
 #include "spec/catalog.hpp"
@@ -46,58 +46,43 @@ void add_common(CLI::App* app, Common& c, bool json = true) {
 }
 
 struct Parallel {
-  int workers = 0;
+  std::optional<int> workers;
   std::optional<double> segment_seconds;
+  std::optional<int> max_attempts;
   std::string manifest;
 };
 
 void add_parallel(CLI::App* app, Parallel& p) {
-  app->add_option("-n,--workers", p.workers, "Local workers encoding segments at once (default: one per core)")
-      ->check(CLI::Range(0, 4096));
+  app->add_option("-n,--workers", p.workers, "Local workers encoding segments at once (default: one per core)");
   app->add_option("--segment-seconds", p.segment_seconds,
-                  fmt::format("Target segment length, cut at keyframes (default {} s; 0: one segment)",
-                              gopcast::kDefaultSegmentSeconds))
-      ->check(CLI::Range(0.0, 86400.0));
+                  fmt::format("Target segment length, cut at keyframes (default {} s; 0: one segment)", gopcast::kDefaultSegmentSeconds));
+  app->add_option("--max-attempts", p.max_attempts,
+                  fmt::format("Tries of a segment before it fails the job (default {})", gopcast::kDefaultMaxAttempts));
   app->add_option("--manifest", p.manifest, "Segment manifest (HDF5) path (default: <first output>.manifest.h5)");
 }
 
-// transcode and run: build the request, show progress on a terminal, print the result.
-// Jobs with a re-encoded video output run on the segment-parallel engine; the rest
-// (remuxes, audio only, GIF) in one pass.
+// transcode and run: resolve the job, show progress on a terminal, print the result.
 void run_job(gopcast::Job job, const std::vector<std::string>& sets, const Parallel& par, const std::string& label,
              const Common& common) {
-  gopcast::ParallelOptions options;
+  gopcast::app::RunOptions options;
+  options.sets = sets;
   options.workers = par.workers;
-  options.segment_seconds = par.segment_seconds.value_or(job.parallel.segment_seconds.value_or(gopcast::kDefaultSegmentSeconds));
-  options.manifest = par.manifest.empty() ? job.parallel.manifest : std::filesystem::path(par.manifest);
-  const std::vector<gopcast::SnapshotSpec> snapshots = job.snapshots;
-  gopcast::TranscodeRequest req = gopcast::request_for_job(std::move(job), gopcast::Catalog::standard(), sets);
-  const std::filesystem::path input = req.input;  // a concatenation's first main input
-  // The job's still images are written (staged) first: they are quick, a bad one fails
-  // the job before any encoding, and they are published only once the outputs are.
-  std::vector<gopcast::ops::StagedStills> stills;
-  for (const auto& s : snapshots) stills.push_back(gopcast::ops::stage_stills(input, s, &g_cancel));
+  options.segment_seconds = par.segment_seconds;
+  options.max_attempts = par.max_attempts;
+  options.manifest = par.manifest;
+  options.workers_key = "--workers";
+  options.segment_seconds_key = "--segment-seconds";
+  options.max_attempts_key = "--max-attempts";
+  const gopcast::app::RunRequest request = gopcast::app::resolve(std::move(job), options);
   std::unique_ptr<gopcast::cli::ProgressLine> line;
   if (!common.quiet && !common.json) line = std::make_unique<gopcast::cli::ProgressLine>(label);
-  gopcast::engine::RunControl control;
+  gopcast::app::RunControl control;
   control.cancel = &g_cancel;
-  if (line) control.progress = [&line](const gopcast::engine::Progress& p) { line->update(p); };
-  gopcast::TranscodeResult r = gopcast::has_segmented_outputs(req) ? gopcast::transcode_parallel(req, options, control)
-                                                                    : gopcast::transcode(req, control);
+  if (line) control.progress = [&line](const gopcast::app::Progress& p) { line->update(p); };
+  const gopcast::app::RunResult r = gopcast::app::run(request, control);
   line.reset();
-  std::vector<gopcast::ops::StillsResult> written;
-  for (auto& s : stills) written.push_back(s.commit());
-  if (common.json) {
-    nlohmann::json j = gopcast::to_json(r);
-    if (!written.empty()) {
-      j["snapshots"] = nlohmann::json::array();
-      for (const auto& w : written) j["snapshots"].push_back(gopcast::ops::to_json(w));
-    }
-    std::cout << j.dump(2) << "\n";
-  } else {
-    std::cout << gopcast::cli::result_summary(r);
-    for (const auto& w : written) std::cout << gopcast::ops::summary(w);
-  }
+  if (common.json) std::cout << gopcast::app::result_json(r).dump(2) << "\n";
+  else std::cout << gopcast::cli::result_summary(r);
 }
 
 }  // namespace
@@ -285,9 +270,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const Error& e) {
-    if (common.json)
-      std::cout << nlohmann::json{{"error", {{"code", e.code_name()}, {"message", e.what()}, {"exit_status", e.exit_status()}}}}.dump(2)
-                << "\n";
+    if (common.json) std::cout << app::error_json(e).dump(2) << "\n";
     std::fprintf(stderr, "gopcast: error: %s: %s\n", std::string(e.code_name()).c_str(), e.what());
     return e.exit_status();
   } catch (const std::exception& e) {

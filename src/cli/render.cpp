@@ -91,7 +91,7 @@ std::string templates_table(const Catalog& catalog) {
   return out;
 }
 
-std::string result_summary(const TranscodeResult& r) {
+std::string result_summary(const app::RunResult& r) {
   const std::string what = r.timeline.empty() ? r.input.string()
                                               : fmt::format("{} inputs into one timeline of {:.3f} s", r.timeline.size(), r.media_seconds);
   std::string out = fmt::format("{} {} in {:.2f} s ({:.2f}x realtime)\n", r.timeline.empty() ? "transcoded" : "concatenated", what,
@@ -110,6 +110,7 @@ std::string result_summary(const TranscodeResult& r) {
                        p.phases.at("encode"), p.phases.at("gather"), p.phases.at("mux"));
     out += fmt::format("manifest: {}\n", p.manifest.string());
   }
+  for (const auto& w : r.snapshots) out += ops::summary(w);
   return out;
 }
 
@@ -120,7 +121,7 @@ ProgressLine::~ProgressLine() {
   if (drawn_) std::fprintf(stderr, "\r\033[K");
 }
 
-void ProgressLine::update(const engine::Progress& p) {
+void ProgressLine::update(const app::Progress& p) {
   if (!enabled_) return;
   auto now = std::chrono::steady_clock::now();
   if (now - last_ < std::chrono::milliseconds(200) && p.seconds_done < p.seconds_total) return;

@@ -4,22 +4,21 @@
 #include <string>
 
 #include "av/probe.hpp"
-#include "engine/pipeline.hpp"
-#include "engine/transcode.hpp"
+#include "app/run.hpp"
 #include "spec/catalog.hpp"
 
 namespace gopcast::cli {
 
 std::string media_table(const MediaInfo& info);
 std::string templates_table(const Catalog& catalog);
-std::string result_summary(const TranscodeResult& result);
+std::string result_summary(const app::RunResult& result);
 
 // A progress line on a terminal (percent, speed, ETA); silent when stderr is not a terminal.
 class ProgressLine {
  public:
   explicit ProgressLine(std::string label);
   ~ProgressLine();
-  void update(const engine::Progress& p);
+  void update(const app::Progress& p);
 
  private:
   std::string label_;

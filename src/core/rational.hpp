@@ -21,6 +21,18 @@ inline double seconds_of(int64_t ticks, Rational time_base) {
   return static_cast<double>(ticks) * time_base.num / time_base.den;
 }
 
+// `ticks` of `from` in `to`, rounded to the nearest tick (halves away from zero): what
+// libavutil's av_rescale_q gives, so plans and the engine agree to the tick.
+__extension__ typedef __int128 Int128;  // GCC's and Clang's: the products need 128 bits
+inline int64_t rescale(int64_t ticks, Rational from, Rational to) {
+  const Int128 b = static_cast<Int128>(from.num) * to.den;
+  const Int128 c = static_cast<Int128>(to.num) * from.den;
+  const Int128 a = ticks < 0 ? -static_cast<Int128>(ticks) : ticks;
+  const Int128 r = (a * b + c / 2) / c;
+  return static_cast<int64_t>(ticks < 0 ? -r : r);
+}
+constexpr Rational kMicroseconds{1, 1000000};
+
 // A presentation time with the time base it counts in.
 struct Timestamp {
   int64_t pts = 0;

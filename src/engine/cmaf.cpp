@@ -10,7 +10,7 @@ namespace fs = std::filesystem;
 
 namespace gopcast::engine {
 
-CmafWriter::CmafWriter(const fs::path& playlist, const OutputPlan& plan, StagedOutput& staged)
+CmafWriter::CmafWriter(const fs::path& playlist, const plan::OutputPlan& plan, StagedOutput& staged)
     : playlist_(playlist), plan_(plan), staged_(staged) {}
 
 CmafWriter::~CmafWriter() = default;

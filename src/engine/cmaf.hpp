@@ -18,7 +18,7 @@ namespace gopcast::engine {
 
 class CmafWriter final : public PlaylistWriter {
  public:
-  CmafWriter(const std::filesystem::path& playlist, const OutputPlan& plan, StagedOutput& staged);
+  CmafWriter(const std::filesystem::path& playlist, const plan::OutputPlan& plan, StagedOutput& staged);
   ~CmafWriter() override;
 
   // Returns the track's index (the stream number write() takes).
@@ -54,7 +54,7 @@ class CmafWriter final : public PlaylistWriter {
   void cut(bool next);
 
   std::filesystem::path playlist_;
-  OutputPlan plan_;
+  plan::OutputPlan plan_;
   StagedOutput& staged_;
   std::vector<Track> tracks_;
   int video_ = -1;

@@ -90,12 +90,12 @@ std::string audio_codec_string(const AVCodecParameters* params) {
   return {};
 }
 
-std::unique_ptr<PlaylistWriter> make_playlist_writer(const fs::path& playlist, const OutputPlan& plan, StagedOutput& staged) {
+std::unique_ptr<PlaylistWriter> make_playlist_writer(const fs::path& playlist, const plan::OutputPlan& plan, StagedOutput& staged) {
   if (plan.hls.segments == HlsSegmentFormat::fmp4) return std::make_unique<CmafWriter>(playlist, plan, staged);
   return std::make_unique<HlsWriter>(playlist, plan, staged);
 }
 
-HlsWriter::HlsWriter(const fs::path& playlist, const OutputPlan& plan, StagedOutput& staged)
+HlsWriter::HlsWriter(const fs::path& playlist, const plan::OutputPlan& plan, StagedOutput& staged)
     : playlist_(playlist), plan_(plan), staged_(staged) {
   list_.type = plan.hls.playlist == HlsPlaylistType::event ? plan::PlaylistType::Event : plan::PlaylistType::Vod;
   list_.target_seconds = plan.hls_segment_seconds;
@@ -235,6 +235,15 @@ void HlsWriter::finish() {
   out_->finish();
   seal(current_, video_end_ - segment_start_, true);
   write_playlist(true);
+  if (plan_.hls.encryption == HlsEncryption::aes128 && (!plan_.hls.key_dir.empty() || plan_.hls.key_uri != "{key}")) {
+    const fs::path final_path = fs::absolute(staged_.final_path());
+    const fs::path final_dir = final_path.parent_path();
+    const fs::path key_dir = hls_key_dir(plan_.hls, final_path);
+    plan::MediaPlaylist local = list_;
+    for (size_t k = 0; k < local.key_uris.size(); ++k) local.key_uris[k] = (key_dir / hls_key_name(playlist_, static_cast<int>(k))).string();
+    for (auto& s : local.segments) s.uri = (final_dir / s.uri).string();
+    stats_.local_playlist = plan::render_media_playlist(local);
+  }
   if (!audio_codecs_.empty()) stats_.codecs += (stats_.codecs.empty() ? "" : ",") + audio_codecs_;
 }
 

@@ -14,7 +14,7 @@
 #include "av/output.hpp"
 #include "core/paths.hpp"
 #include "crypto/crypto.hpp"
-#include "engine/resolve.hpp"
+#include "plan/output.hpp"
 #include "plan/playlist.hpp"
 
 namespace gopcast::engine {
@@ -57,6 +57,10 @@ struct HlsStats {
   // map their cue times onto it (X-TIMESTAMP-MAP).
   double timeline_offset = 0;
   std::vector<plan::SubtitleRendition> subtitles;  // WebVTT renditions (engine/subtitles.hpp)
+  // An encrypted output whose key URIs are not its key files (a key server's): its media
+  // playlist naming the key files and segments by their published paths, so that what
+  // was written can be read back (probed) without the key server.
+  std::string local_playlist;
 
   double frame_rate() const { return frame_rate_num > 0 ? static_cast<double>(frame_rate_num) / frame_rate_den : 0; }
   // The video stream's picture size and frame rate (both writers take them the same way).
@@ -100,14 +104,14 @@ class PlaylistWriter {
 };
 
 // The writer for the output's [hls] settings (TS or fMP4 segments).
-std::unique_ptr<PlaylistWriter> make_playlist_writer(const std::filesystem::path& playlist, const OutputPlan& plan,
+std::unique_ptr<PlaylistWriter> make_playlist_writer(const std::filesystem::path& playlist, const plan::OutputPlan& plan,
                                                      StagedOutput& staged);
 
 class HlsWriter final : public PlaylistWriter {
  public:
   // `playlist` is the staged playlist path; segments and keys beside it are published by
   // `staged` (early for live playlists, at commit otherwise).
-  HlsWriter(const std::filesystem::path& playlist, const OutputPlan& plan, StagedOutput& staged);
+  HlsWriter(const std::filesystem::path& playlist, const plan::OutputPlan& plan, StagedOutput& staged);
   HlsWriter(const HlsWriter&) = delete;
   HlsWriter& operator=(const HlsWriter&) = delete;
   ~HlsWriter() override;
@@ -129,7 +133,7 @@ class HlsWriter final : public PlaylistWriter {
   void note_video_codec(const uint8_t* data, size_t size);
 
   std::filesystem::path playlist_;
-  OutputPlan plan_;
+  plan::OutputPlan plan_;
   StagedOutput& staged_;
   std::unique_ptr<av::Output> out_;
   int video_ = -1;

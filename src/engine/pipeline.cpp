@@ -17,15 +17,7 @@
 #include "core/log.hpp"
 #include "engine/segment_file.hpp"
 #include "engine/subtitles.hpp"
-#include "ops/watermark.hpp"
 #include "plan/segments.hpp"
-
-extern "C" {
-#include <libavfilter/buffersink.h>
-#include <libavutil/opt.h>
-#include <libavutil/pixdesc.h>
-#include <libavutil/samplefmt.h>
-}
 
 namespace fs = std::filesystem;
 
@@ -35,7 +27,7 @@ namespace {
 
 enum class Pass { single, analysis, final };
 
-void set_encoder_rate_options(const VideoPlan& v, AVCodecContext* c, av::Dictionary& opts, Pass pass,
+void set_encoder_rate_options(const plan::VideoPlan& v, AVCodecContext* c, av::Dictionary& opts, Pass pass,
                               const fs::path& stats) {
   const bool x264 = v.encoder == "libx264";
   const bool x265 = v.encoder == "libx265";
@@ -119,7 +111,7 @@ av::VideoSourceParams still_params(const AVFrame* f) {
 // The output's filter graph: its chain plus `tail`, with the watermark images the chain
 // overlays (read from their files here, on whichever worker builds the graph) and,
 // for GIF, the palette as further inputs.
-av::FilterGraph make_graph(const VideoPlan& plan, const fs::path& scratch, const av::VideoSourceParams& src, const std::string& tail,
+av::FilterGraph make_graph(const plan::VideoPlan& plan, const fs::path& scratch, const av::VideoSourceParams& src, const std::string& tail,
                            const av::FilterGraph::ExtraInput* palette) {
   std::vector<av::FilterGraph::ExtraInput> extras;
   std::vector<av::FramePtr> stills;
@@ -136,7 +128,7 @@ av::FilterGraph make_graph(const VideoPlan& plan, const fs::path& scratch, const
 // GIF analysis pass: the output's own filters, then one palette over every frame.
 class PaletteChain {
  public:
-  PaletteChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt, const fs::path& scratch)
+  PaletteChain(const plan::VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt, const fs::path& scratch)
       : graph_(make_graph(plan, scratch, source_params(dec, in, in_fmt), ",palettegen=stats_mode=full", {})) {}
 
   void push(AVFrame* frame) {
@@ -238,7 +230,7 @@ class VideoChain : public EncodeChain {
  public:
   // `timeline`: frames come timed on a concatenation's timeline (microseconds), and
   // the plan's filters fix the frame rate.
-  VideoChain(const VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt, av::Sink* out,
+  VideoChain(const plan::VideoPlan& plan, const av::Decoder& dec, const AVStream* in, AVFormatContext* in_fmt, av::Sink* out,
              Pass pass, const fs::path& scratch, const AVFrame* palette, bool timeline)
       : EncodeChain(plan.encoder.c_str(), out), plan_(plan) {
     av::VideoSourceParams src = source_params(dec, in, in_fmt);
@@ -252,14 +244,14 @@ class VideoChain : public EncodeChain {
       graph_.emplace(make_graph(plan, scratch, src, "", nullptr));
     }
 
-    AVFilterContext* sink = graph_->sink();
+    const av::FilterGraph::SinkParams sink = graph_->sink_params();
     AVCodecContext* c = encoder_.ctx();
-    c->width = av_buffersink_get_w(sink);
-    c->height = av_buffersink_get_h(sink);
-    c->pix_fmt = static_cast<AVPixelFormat>(av_buffersink_get_format(sink));
-    c->sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(sink);
-    c->time_base = av_buffersink_get_time_base(sink);
-    AVRational rate = av_buffersink_get_frame_rate(sink);
+    c->width = sink.width;
+    c->height = sink.height;
+    c->pix_fmt = sink.format;
+    c->sample_aspect_ratio = sink.sample_aspect_ratio;
+    c->time_base = sink.time_base;
+    AVRational rate = sink.frame_rate;
     // Variable-rate sources report a "real" rate of the time base (1000 fps for FLV);
     // the average is the honest figure for rate control and stream headers.
     AVRational avg = in->avg_frame_rate;
@@ -272,7 +264,7 @@ class VideoChain : public EncodeChain {
     if (out_ && out_->wants_global_header()) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     av::Dictionary opts;
     set_encoder_rate_options(plan, c, opts, pass, scratch / "video-pass.log");
-    encoder_.open(opts, fmt::format("{}x{} {}", c->width, c->height, av_get_pix_fmt_name(c->pix_fmt)));
+    encoder_.open(opts, fmt::format("{}x{} {}", c->width, c->height, av::pixel_format_name(c->pix_fmt)));
     if (out_) stream_ = out_->add_stream(c);
   }
 
@@ -344,7 +336,7 @@ class VideoChain : public EncodeChain {
   int64_t frames_before_end_ = 0;
   int64_t kept_ = 0;
 
-  const VideoPlan& plan_;
+  const plan::VideoPlan& plan_;
   int64_t frame_duration_ = 0;
   int64_t last_interval_ = INT64_MIN;
 };
@@ -369,9 +361,9 @@ void audio_source_params(const av::Decoder& dec, const AVStream* in, AudioParams
 
 // What an output's audio plan makes of any source: its rate, sample format and layout,
 // timed in samples (a concatenation's inputs are brought to this first).
-void planned_audio_params(const AudioPlan& plan, AudioParams& p) {
+void planned_audio_params(const plan::AudioPlan& plan, AudioParams& p) {
   p.sample_rate = plan.sample_rate;
-  p.format = av_get_sample_fmt(plan.sample_fmt.c_str());
+  p.format = av::sample_format(plan.sample_fmt);
   av_channel_layout_default(&p.layout, plan.channels);
   p.time_base = AVRational{1, plan.sample_rate};
 }
@@ -380,12 +372,12 @@ void planned_audio_params(const AudioPlan& plan, AudioParams& p) {
 // the encoder's sample format), with the background audio read by amovie, resampled
 // alike, at its gain and mixed under (amix without renormalisation, so the track keeps
 // its level), and the loudness gain before the final format.
-std::string audio_chain(const AudioPlan& plan, std::optional<double> gain_db) {
+std::string audio_chain(const plan::AudioPlan& plan, std::optional<double> gain_db) {
   std::string chain;
   if (plan.mix.active())
     chain = fmt::format("[in]{0}[main];amovie=filename={1},{0},volume={2:.6f}dB[under];"
                         "[main][under]amix=inputs=2:duration={3}:dropout_transition=0:normalize=0,",
-                        plan.filters, ops::filter_value(plan.mix.path.string()), plan.mix.gain_db,
+                        plan.filters, av::filter_value(plan.mix.path.string()), plan.mix.gain_db,
                         to_string(plan.mix.duration));
   if (gain_db) chain += fmt::format("volume={:.6f}dB:precision=double,", *gain_db);
   return chain + plan.filters;
@@ -396,7 +388,7 @@ std::string audio_chain(const AudioPlan& plan, std::optional<double> gain_db) {
 // from the metadata of the last frame it passes.
 class LoudnessMeter {
  public:
-  LoudnessMeter(const AudioPlan& plan, const av::AudioSourceParams& src) {
+  LoudnessMeter(const plan::AudioPlan& plan, const av::AudioSourceParams& src) {
     graph_.emplace(av::FilterGraph::audio(src, audio_chain(plan, std::nullopt) + ",ebur128=metadata=1:peak=true"));
   }
   void push(AVFrame* frame) {
@@ -412,15 +404,12 @@ class LoudnessMeter {
  private:
   void drain() {
     while (graph_->pull(frame_.get())) {
-      auto number = [&](const char* key) -> std::optional<double> {
-        const AVDictionaryEntry* e = av_dict_get(frame_->metadata, key, nullptr, 0);
-        return e ? std::optional(std::strtod(e->value, nullptr)) : std::nullopt;
-      };
+      auto number = [&](const std::string& key) { return av::metadata_number(frame_.get(), key); };
       if (auto v = number("lavfi.r128.I")) last_.integrated = *v;
       if (auto v = number("lavfi.r128.LRA")) last_.range = *v;
       // True peaks per channel, linear; the loudest in dBTP.
       for (int ch = 0; ch < frame_->ch_layout.nb_channels; ++ch)
-        if (auto v = number(fmt::format("lavfi.r128.true_peaks_ch{}", ch).c_str()); v && *v > 0)
+        if (auto v = number(fmt::format("lavfi.r128.true_peaks_ch{}", ch)); v && *v > 0)
           last_.true_peak = std::max(last_.true_peak, 20 * std::log10(*v));
       av_frame_unref(frame_.get());
     }
@@ -433,13 +422,13 @@ class LoudnessMeter {
 class AudioChain : public EncodeChain {
  public:
   // `gain_db`: the loudness gain an analysis pass measured (none: the audio as it is).
-  AudioChain(const AudioPlan& plan, const av::AudioSourceParams& src, av::Sink* out, std::optional<double> gain_db)
+  AudioChain(const plan::AudioPlan& plan, const av::AudioSourceParams& src, av::Sink* out, std::optional<double> gain_db)
       : EncodeChain(plan.encoder.c_str(), out) {
     graph_.emplace(av::FilterGraph::audio(src, audio_chain(plan, gain_db)));
 
     AVCodecContext* c = encoder_.ctx();
     c->sample_rate = plan.sample_rate;
-    c->sample_fmt = av_get_sample_fmt(plan.sample_fmt.c_str());
+    c->sample_fmt = av::sample_format(plan.sample_fmt);
     av_channel_layout_default(&c->ch_layout, plan.channels);
     c->time_base = AVRational{1, plan.sample_rate};
     if (plan.bitrate) c->bit_rate = static_cast<int64_t>(plan.bitrate) * 1000;
@@ -449,7 +438,7 @@ class AudioChain : public EncodeChain {
     if (c->frame_size > 0 && !(encoder_.codec()->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE))
       graph_->set_frame_size(c->frame_size);
     stream_ = out_->add_stream(c);
-    sink_time_base_ = av_buffersink_get_time_base(graph_->sink());
+    sink_time_base_ = graph_->sink_params().time_base;
   }
 
  private:
@@ -506,7 +495,7 @@ bool seek_to_keyframe(av::Input& input, int video, int64_t start, int64_t offset
 }
 
 bool video_analysis(const Target& t) {
-  const VideoPlan& v = t.plan.video;
+  const plan::VideoPlan& v = t.plan.video;
   return v.present && !v.copy && (v.mode == RateMode::twopass || v.palette);
 }
 bool audio_analysis(const Target& t) { return t.plan.audio.present && !t.plan.audio.copy && t.plan.audio.loudness; }
@@ -558,7 +547,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     ch.target = &t;
     const Pass own_pass = t.plan.video.mode == RateMode::twopass ? pass : Pass::single;
     if (!analysis && t.segment_file) {
-      ch.segment = std::make_unique<SegmentWriter>(t.file, t.plan.global_header());
+      ch.segment = std::make_unique<SegmentWriter>(t.file, t.plan.global_header);
       ch.sink = ch.segment.get();
     } else if (!analysis) {
       ch.output = std::make_unique<av::Output>(t.file, t.plan.muxer.c_str());
@@ -662,6 +651,9 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       if (ch.palette) ch.palette->push(f);
     }
     ++progress.frames;
+    if (control.fail_after_frames >= 0 && progress.frames >= control.fail_after_frames)
+      fail<MediaError>(ErrorCode::TranscodeFailed, "{}: failpoint: failed after {} frames as GOPCAST_FAILPOINT asks", name,
+                       progress.frames);
   };
   // The span's first frames, held (by reference) until the preroll made of them is fed.
   std::vector<av::FramePtr> head;
@@ -790,7 +782,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     if (ch.palette) found.palettes[static_cast<size_t>(ch.target - targets.data())] = ch.palette->finish();
     if (ch.meter) {
       const Loudness measured = ch.meter->finish();
-      const AudioPlan& a = ch.target->plan.audio;
+      const plan::AudioPlan& a = ch.target->plan.audio;
       const double gain = loudness_gain(measured, *a.loudness, a.true_peak);
       found.gains_db[static_cast<size_t>(ch.target - targets.data())] = gain;
       log::info("{}: loudness {:.2f} LUFS, true peak {:.2f} dBTP, range {:.2f} LU: gain {:+.2f} dB for {:.1f} LUFS",
@@ -824,22 +816,6 @@ double loudness_gain(const Loudness& measured, double target_lufs, double true_p
   return gain;
 }
 
-ClipWindow resolve_clip(const Clip& clip, double input_seconds, const fs::path& input) {
-  ClipWindow w;
-  if (!clip.active()) return w;
-  w.active = true;
-  w.start = clip.start;
-  if (clip.start >= input_seconds)
-    fail<MediaError>(ErrorCode::OutOfRange, "{}: input.start: the clip starts at {:.3f} s, at or past the input's end ({:.3f} s)",
-                     input.string(), clip.start, input_seconds);
-  w.end = clip.duration ? std::min(input_seconds, clip.start + *clip.duration)
-                        : input_seconds - clip.end_offset.value_or(0);
-  if (w.end <= w.start)
-    fail<MediaError>(ErrorCode::OutOfRange, "{}: input.end_offset: cutting {:.3f} s from the end of {:.3f} s leaves nothing after the start ({:.3f} s)",
-                     input.string(), clip.end_offset.value_or(0), input_seconds, clip.start);
-  return w;
-}
-
 Span clip_span(const ClipWindow& clip) {
   if (!clip.active) return Span{};
   Span s;
@@ -850,7 +826,7 @@ Span clip_span(const ClipWindow& clip) {
   return s;
 }
 
-void open_muxer(av::Output& output, const OutputPlan& plan, const fs::path& file) {
+void open_muxer(av::Output& output, const plan::OutputPlan& plan, const fs::path& file) {
   av::Dictionary opts;
   for (const auto& [k, v] : plan.muxer_options) opts.set(k.c_str(), v.c_str());
   if (plan.container == Container::m3u8) {
@@ -881,7 +857,7 @@ namespace {
 // The graph that makes one timeline input's audio into one target's: timed from the
 // input's first video frame, with silence before a later start (and in gaps), resampled
 // to the target's rate and layout, then padded with silence or cut to exactly `samples`.
-av::FilterGraph entry_audio_graph(const av::AudioSourceParams& src, const AudioPlan& plan, int64_t samples) {
+av::FilterGraph entry_audio_graph(const av::AudioSourceParams& src, const plan::AudioPlan& plan, int64_t samples) {
   return av::FilterGraph::audio(src, fmt::format("aresample=async=1:first_pts=0,{},apad=whole_len={},atrim=end_sample={}",
                                                  plan.filters, samples, samples));
 }
@@ -892,12 +868,7 @@ void deliver_silence(const AudioParams& format, int64_t first, int64_t samples, 
   av::FramePtr f = av::make_frame();
   for (int64_t done = 0; done < samples;) {
     const int n = static_cast<int>(std::min<int64_t>(1024, samples - done));
-    f->format = format.format;
-    f->sample_rate = format.sample_rate;
-    f->nb_samples = n;
-    av::check(av_channel_layout_copy(&f->ch_layout, &format.layout), "av_channel_layout_copy");
-    av::check(av_frame_get_buffer(f.get(), 0), "av_frame_get_buffer");
-    av_samples_set_silence(f->extended_data, 0, n, f->ch_layout.nb_channels, format.format);
+    av::make_silence(f.get(), format, n);
     f->pts = first + done;
     deliver(f.get());
     av_frame_unref(f.get());
@@ -907,7 +878,7 @@ void deliver_silence(const AudioParams& format, int64_t first, int64_t samples, 
 
 }  // namespace
 
-std::vector<TargetStats> run_timeline_audio(const Timeline& timeline, const std::vector<Target>& targets,
+std::vector<TargetStats> run_timeline_audio(const plan::Timeline& timeline, const std::vector<Target>& targets,
                                             const RunControl& control) {
   const size_t n = targets.size();
   std::vector<AudioParams> formats(n);
@@ -992,7 +963,7 @@ std::vector<TargetStats> run_timeline_audio(const Timeline& timeline, const std:
     for (size_t t = 0; t < n; ++t) {
       if (!meters[t]) continue;
       const Loudness measured = meters[t]->finish();
-      const AudioPlan& a = targets[t].plan.audio;
+      const plan::AudioPlan& a = targets[t].plan.audio;
       gains[t] = loudness_gain(measured, *a.loudness, a.true_peak);
       log::info("{}: loudness {:.2f} LUFS, true peak {:.2f} dBTP: gain {:+.2f} dB for {:.1f} LUFS", targets[t].file.filename().string(),
                 measured.integrated, measured.true_peak, *gains[t], *a.loudness);
@@ -1002,7 +973,7 @@ std::vector<TargetStats> run_timeline_audio(const Timeline& timeline, const std:
   std::vector<std::unique_ptr<SegmentWriter>> writers(n);
   std::vector<std::unique_ptr<AudioChain>> chains(n);
   for (size_t t = 0; t < n; ++t) {
-    writers[t] = std::make_unique<SegmentWriter>(targets[t].file, targets[t].plan.global_header());
+    writers[t] = std::make_unique<SegmentWriter>(targets[t].file, targets[t].plan.global_header);
     chains[t] = std::make_unique<AudioChain>(targets[t].plan.audio, formats[t], writers[t].get(), gains[t]);
   }
   feed([&](size_t t, AVFrame* f) { chains[t]->push(f); });

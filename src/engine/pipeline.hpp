@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "av/output.hpp"
-#include "engine/resolve.hpp"
-#include "engine/timeline.hpp"
+#include "plan/output.hpp"
+#include "plan/timeline.hpp"
 #include "spec/job.hpp"
 
 namespace gopcast::engine {
@@ -25,11 +25,13 @@ struct RunControl {
   const std::atomic<bool>* cancel = nullptr;  // set from a signal handler to stop cleanly
   std::function<void(const Progress&)> progress;
   int decoder_threads = 0;  // 0: as many as libav likes
+  // >= 0: fail once this many video frames are encoded (GOPCAST_FAILPOINT, sched/failpoint.hpp).
+  int64_t fail_after_frames = -1;
 };
 
 // One output of a pipeline run.
 struct Target {
-  OutputPlan plan;
+  plan::OutputPlan plan;
   std::filesystem::path file;         // where the muxer writes (a staging path)
   std::filesystem::path scratch_dir;  // private folder for pass logs (never published)
   // The parallel engine's tasks write their packets into a segment file at `file`
@@ -71,16 +73,7 @@ struct Span {
   bool bounded() const { return start != INT64_MIN || end != INT64_MAX; }
 };
 
-// A clip resolved against its input: seconds from the container's start.
-struct ClipWindow {
-  bool active = false;
-  double start = 0;
-  double end = 0;  // exclusive
-  double seconds() const { return end - start; }
-};
-// Checks a clip against the input's duration (a start at or past the end, a window
-// with no time left: OutOfRange naming the input and the key).
-ClipWindow resolve_clip(const Clip& clip, double input_seconds, const std::filesystem::path& input);
+using plan::ClipWindow;
 // The clip as a span of its own timeline ([0, length) in microseconds, with the clip's
 // origin); an unbounded span when the clip is not active.
 Span clip_span(const ClipWindow& clip);
@@ -102,7 +95,7 @@ struct StreamChoice {
 };
 
 // Opens `output` (at `file`) with the plan's muxer options; HLS segments go beside it.
-void open_muxer(av::Output& output, const OutputPlan& plan, const std::filesystem::path& file);
+void open_muxer(av::Output& output, const plan::OutputPlan& plan, const std::filesystem::path& file);
 
 // Runs all targets over `input` (two-pass targets get their analysis pass first).
 // With a span, decoding starts at the keyframe at or before span.start and stops once
@@ -113,7 +106,7 @@ void open_muxer(av::Output& output, const OutputPlan& plan, const std::filesyste
 // resampled to each target's rate and layout and padded with silence or cut to its
 // window [offset_us, offset_us + length_us), silence for inputs without audio, into
 // one encoder per target (loudness normalisation measures the whole timeline first).
-std::vector<TargetStats> run_timeline_audio(const Timeline& timeline, const std::vector<Target>& targets,
+std::vector<TargetStats> run_timeline_audio(const plan::Timeline& timeline, const std::vector<Target>& targets,
                                             const RunControl& control);
 
 std::vector<TargetStats> run_pipeline(const std::filesystem::path& input, const StreamChoice& streams,

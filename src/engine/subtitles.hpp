@@ -1,9 +1,9 @@
 #pragma once
-// External subtitles in the engine: what an output plan gets from its subtitle specs
-// (burn-in scripts for the video filter, soft tracks for the muxer), validated before
-// anything is encoded, and the two ways out: subtitle streams muxed beside video and
-// audio (mov_text in MP4/MOV, SubRip or ASS in MKV), and WebVTT renditions of an HLS
-// output (segmented subtitle playlists and a master playlist naming them).
+// External subtitles in the engine, as the plan carries them (ops/subtitles.hpp reads
+// and checks the files and attaches them to the plan): burn-in scripts drawn by the
+// video filter, and the two ways out for soft tracks: subtitle streams muxed beside
+// video and audio (mov_text in MP4/MOV, SubRip or ASS in MKV), and WebVTT renditions of
+// an HLS output (segmented subtitle playlists and a master playlist naming them).
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -12,31 +12,21 @@
 #include "av/handles.hpp"
 #include "av/output.hpp"
 #include "engine/hls.hpp"
-#include "engine/resolve.hpp"
-#include "spec/subtitles.hpp"
+#include "plan/output.hpp"
 
 namespace gopcast::engine {
-
-// Reads and checks every subtitle file of an output (missing, unreadable, not
-// subtitles, a wrongly declared charset: errors naming the file) and adds what they
-// hold to `plan`: burn-in needs re-encoded video; soft subtitles need a container that
-// holds them (MP4, MOV, MKV, or HLS with re-encoded video and a VOD playlist).
-// Cue times are the input's; a clip's outputs get the cues of [from_ms, to_ms) on the
-// clip's own timeline.
-void attach_subtitles(OutputPlan& plan, const std::vector<SubtitleSpec>& specs, const std::filesystem::path& output,
-                      int64_t from_ms = 0, int64_t to_ms = INT64_MAX);
 
 // The video filter chain with the burn-in scripts drawn last (libavfilter's ass filter,
 // which renders by each frame's own timestamp, so any segment of the timeline gets the
 // same pixels); the scripts are written into `scratch` as clean UTF-8 ASS files.
-std::string video_filters(const VideoPlan& plan, const std::filesystem::path& scratch);
+std::string video_filters(const plan::VideoPlan& plan, const std::filesystem::path& scratch);
 
 // The soft subtitle streams of one muxed output: encoded once with libavcodec's
 // subtitle encoders when the streams are added, written interleaved by time.
 class SubtitleMux {
  public:
   // Adds the streams (call before the output is opened).
-  SubtitleMux(av::Output& out, const std::vector<ops::SubtitleTrack>& tracks);
+  SubtitleMux(av::Output& out, const std::vector<plan::SubtitleTrack>& tracks);
   // Writes every cue that starts at or before `ts` (in `time_base`); INT64_MAX: the rest.
   void write_until(int64_t ts, AVRational time_base);
 
@@ -54,6 +44,6 @@ class SubtitleMux {
 // media playlist per track, cut on the video's segment durations, and the output's
 // playlist made the master (an MPEG-TS output's media playlist moves to
 // NAME_media.m3u8) with a SUBTITLES group; `stats` learns the group for ladder masters.
-void write_hls_subtitles(const std::filesystem::path& playlist, const OutputPlan& plan, HlsStats& stats);
+void write_hls_subtitles(const std::filesystem::path& playlist, const plan::OutputPlan& plan, HlsStats& stats);
 
 }  // namespace gopcast::engine

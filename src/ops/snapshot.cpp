@@ -12,10 +12,6 @@
 #include "av/input.hpp"
 #include "core/error.hpp"
 
-extern "C" {
-#include <libavutil/avutil.h>
-}
-
 namespace fs = std::filesystem;
 
 namespace gopcast::ops {

@@ -252,7 +252,7 @@ void parse_text_cues(const std::vector<std::string>& lines, bool vtt, SubtitleDo
     cue.text = std::move(text);
     if (cue.text.empty()) continue;
     if (cue.end_ms <= cue.start_ms) {
-      log::warn("subtitles: cue at {} ends before it starts; left out", vtt_time(cue.start_ms));
+      log::warn("subtitles: cue at {} ends before it starts; left out", plan::vtt_time(cue.start_ms));
       continue;
     }
     doc.cues.push_back(std::move(cue));
@@ -598,18 +598,66 @@ std::string language_name(std::string_view iso639_2) {
   return l ? l->name : iso639_2.empty() ? std::string("Subtitles") : std::string(iso639_2);
 }
 
-std::string vtt_time(int64_t ms) {
-  return fmt::format("{:02}:{:02}:{:02}.{:03}", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
+
+namespace {
+
+// The soft subtitle codec a container holds, or nothing.
+const char* soft_codec(Container c, bool ass_source) {
+  switch (c) {
+    case Container::mp4:
+    case Container::mov: return "mov_text";
+    case Container::mkv: return ass_source ? "ass" : "subrip";
+    case Container::m3u8: return "webvtt";
+    default: return nullptr;
+  }
 }
 
-std::string render_webvtt(const std::vector<Cue>& cues, int64_t from_ms, int64_t to_ms, int64_t mpegts) {
-  std::string s = "WEBVTT\n";
-  if (mpegts >= 0) s += fmt::format("X-TIMESTAMP-MAP=MPEGTS:{},LOCAL:00:00:00.000\n", mpegts);
-  for (const auto& c : cues) {
-    if (c.start_ms >= to_ms || c.end_ms <= from_ms) continue;
-    s += fmt::format("\n{} --> {}\n{}\n", vtt_time(c.start_ms), vtt_time(c.end_ms), c.text);
+}  // namespace
+
+void attach_subtitles(plan::OutputPlan& plan, const std::vector<SubtitleSpec>& specs, const fs::path& output, int64_t from_ms,
+                      int64_t to_ms) {
+  if (specs.size() > kMaxSubtitleTracks)
+    fail<SpecError>(ErrorCode::OutOfRange, "{}: {} subtitle tracks (at most {})", output.string(), specs.size(), kMaxSubtitleTracks);
+  for (const auto& s : specs) {
+    const std::string file = s.path.string();
+    if (s.mode == SubtitleMode::burn) {
+      if (!plan.video.present || plan.video.copy)
+        fail<SpecError>(ErrorCode::Incompatible, "{}: {}: burning subtitles in needs re-encoded video (not video.codec = \"copy\" or no video)",
+                        s.origin, file);
+    } else {
+      if (!soft_codec(plan.container, false))
+        fail<SpecError>(ErrorCode::Incompatible, "{}: {}: {} cannot hold soft subtitles (use MP4, MOV, MKV or HLS, or mode = \"burn\")",
+                        s.origin, file, to_string(plan.container));
+      if (plan.container == Container::m3u8 && (!plan.video.present || plan.video.copy))
+        fail<SpecError>(ErrorCode::Incompatible, "{}: {}: WebVTT subtitles in HLS need re-encoded video (the segment grid)", s.origin, file);
+      if (plan.container == Container::m3u8 && plan.hls.playlist == HlsPlaylistType::event)
+        fail<SpecError>(ErrorCode::Incompatible, "{}: {}: soft subtitles need a VOD playlist (a live playlist has no master to name them)",
+                        s.origin, file);
+    }
+    SubtitleDoc doc = load_subtitles(s.path, s.charset);
+    if (from_ms != 0 || to_ms != INT64_MAX) doc.cues = clip_cues(doc.cues, from_ms, to_ms);
+    if (s.mode == SubtitleMode::burn) {
+      BurnStyle style;
+      if (!s.font.empty()) style.font = s.font;
+      style.font_size = s.font_size;
+      plan.video.burn_scripts.push_back(render_ass_script(doc, style, plan.video.width, plan.video.height));
+      continue;
+    }
+    plan::SubtitleTrack t;
+    const bool ass = doc.format == SubtitleFormat::ass;
+    t.codec = soft_codec(plan.container, ass);
+    t.lang = s.lang;
+    t.language = bcp47_language(s.lang);
+    t.title = s.title.empty() ? language_name(s.lang) : s.title;
+    // An ASS source into an ASS stream keeps its header, styles and tags as written.
+    const bool keep_ass = ass && t.codec == std::string("ass");
+    t.encoder_header = keep_ass ? doc.ass_header + "\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+                                : default_ass_header();
+    int order = 0;
+    for (const auto& cue : doc.cues) t.encoder_events.push_back(ass_event_for_encoder(cue, order++, keep_ass));
+    t.cues = std::move(doc.cues);
+    plan.subtitles.push_back(std::move(t));
   }
-  return s;
 }
 
 }  // namespace gopcast::ops

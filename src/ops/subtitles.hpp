@@ -11,28 +11,16 @@
 #include <vector>
 
 #include "core/enum_names.hpp"
+#include "plan/output.hpp"
+#include "plan/subtitles.hpp"
+#include "spec/subtitles.hpp"
 
 namespace gopcast::ops {
 
 enum class SubtitleFormat { srt, webvtt, ass };
 const EnumNames<SubtitleFormat>& enum_names(SubtitleFormat);
 
-// One cue. Times are milliseconds from the input's start (the timeline the engine's
-// frames carry), end exclusive.
-struct Cue {
-  int64_t start_ms = 0;
-  int64_t end_ms = 0;
-  // The text as WebVTT cue text restricted to <i> <b> <u> (and their closing tags),
-  // with &lt; &gt; &amp; for literal characters and '\n' between lines. SRT's and
-  // WebVTT's other tags (<font>, <c.x>, <v Name>, <a href>...) are dropped, their text
-  // kept; ASS override blocks become the same three tags where they map and go
-  // otherwise.
-  std::string text;
-  // ASS sources only: the Dialogue line's fields as written (Text keeps its override
-  // tags), so burning in renders exactly what the author styled.
-  std::string ass_layer = "0", ass_style = "Default", ass_name, ass_margin_l = "0", ass_margin_r = "0",
-              ass_margin_v = "0", ass_effect, ass_text;
-};
+using plan::Cue;
 
 struct SubtitleDoc {
   SubtitleFormat format = SubtitleFormat::srt;
@@ -40,16 +28,6 @@ struct SubtitleDoc {
   // ASS sources: every section before [Events] ([Script Info], [V4+ Styles], fonts...)
   // as written, in UTF-8; empty for SRT and WebVTT.
   std::string ass_header;
-};
-
-// A soft subtitle track as the muxers get it.
-struct SubtitleTrack {
-  std::string codec;   // libavcodec encoder (mov_text, subrip, ass) or "webvtt" (HLS, written as text)
-  std::string lang;    // ISO 639-2, "" = undetermined
-  std::string title;
-  std::vector<Cue> cues;
-  bool keep_ass = false;   // an ASS source into an ASS stream: its header, styles and tags as written
-  std::string ass_header;  // with keep_ass
 };
 
 // BCP 47 (what HLS's LANGUAGE wants) of an ISO 639-2 code: the two-letter code where one
@@ -110,11 +88,14 @@ std::string default_ass_header();
 // MarginR,MarginV,Effect,Text".
 std::string ass_event_for_encoder(const Cue& cue, int read_order, bool keep_ass_styles);
 
-// "HH:MM:SS.mmm".
-std::string vtt_time(int64_t ms);
-// One WebVTT file holding the cues that overlap [from_ms, to_ms) (whole, unclipped, as
-// HLS expects), with an X-TIMESTAMP-MAP header when `mpegts` >= 0 (the 90 kHz MPEG-TS
-// time of media time 0).
-std::string render_webvtt(const std::vector<Cue>& cues, int64_t from_ms, int64_t to_ms, int64_t mpegts);
+// Reads and checks every subtitle file of an output (missing, unreadable, not
+// subtitles, a wrongly declared charset: errors naming the file) and adds what they
+// hold to `plan`: burn-in scripts to its video, soft tracks (rendered for their muxers)
+// to its subtitles. Burn-in needs re-encoded video; soft subtitles need a container that
+// holds them (MP4, MOV, MKV, or HLS with re-encoded video and a VOD playlist). Cue times
+// are the input's; a clip's outputs get the cues of [from_ms, to_ms) on the clip's own
+// timeline.
+void attach_subtitles(plan::OutputPlan& plan, const std::vector<SubtitleSpec>& specs, const std::filesystem::path& output,
+                      int64_t from_ms = 0, int64_t to_ms = INT64_MAX);
 
 }  // namespace gopcast::ops

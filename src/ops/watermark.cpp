@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "av/filter_graph.hpp"
 #include "av/image.hpp"
 #include "core/error.hpp"
 
@@ -97,21 +98,6 @@ OutputMarks on_clip_timeline(const OutputMarks& marks, double origin, double len
   return m;
 }
 
-std::string filter_value(std::string_view value) {
-  // Level 1, the filter's option parser: inside '...' everything is literal but the
-  // quote itself, written as '\''.
-  std::string quoted = "'";
-  for (char c : value) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  quoted += "'";
-  // Level 2, the graph parser: backslash before each character it treats specially.
-  std::string out;
-  for (char c : quoted) {
-    if (c == '\\' || c == '\'' || c == '[' || c == ']' || c == ',' || c == ';') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 std::string overlay_format(std::string_view f) {
   if (f.starts_with("yuv420p10")) return "yuv420p10";
   if (f.starts_with("yuv422p10")) return "yuv422p10";
@@ -133,7 +119,7 @@ MarkFilters build_filters(const OutputMarks& marks, const std::vector<PlacedMark
           src_w, src_h);
     std::string filter = fmt::format("delogo=x={}:y={}:w={}:h={}", d.x, d.y, d.w, d.h);
     const std::string enable = enable_expression(d.start, d.duration, input_duration, d.origin);
-    if (!enable.empty()) filter += ":enable=" + filter_value(enable);
+    if (!enable.empty()) filter += ":enable=" + av::filter_value(enable);
     f.pre.push_back(std::move(filter));
   }
   if (placed.empty()) return f;
@@ -144,18 +130,18 @@ MarkFilters build_filters(const OutputMarks& marks, const std::vector<PlacedMark
     const PlacedMark& p = placed[i];
     const WatermarkSpec& w = *p.spec;
     const std::string enable = enable_expression(w.start, w.duration, input_duration, w.origin);
-    const std::string enable_opt = enable.empty() ? "" : ":enable=" + filter_value(enable);
+    const std::string enable_opt = enable.empty() ? "" : ":enable=" + av::filter_value(enable);
     post += ";";
     if (!w.image.empty()) {
       const std::string in = image_label(f.images.size());
-      f.images.push_back(w.image);
+      f.images.push_back(plan::OverlayImage{in, w.image});
       std::string prep = fmt::format("scale=w={}:h={}:flags=bicubic", p.rect.w, p.rect.h);
       if (w.opacity < 1.0) prep += fmt::format(",format=rgba,colorchannelmixer=aa={}", num(w.opacity));
       post += fmt::format("[{}]{}[{}p];", in, prep, in);
       // Not `enable`: a two-input filter's timeline is evaluated on whichever input's frame
       // it consumed last (the image's, stamped long before the video, for the first
       // frame). overlay evaluates x on the main frame's time: off the frame = not drawn.
-      const std::string x = enable.empty() ? std::to_string(p.rect.x) : filter_value(fmt::format("if({},{},{})", enable, p.rect.x, kOffFrame));
+      const std::string x = enable.empty() ? std::to_string(p.rect.x) : av::filter_value(fmt::format("if({},{},{})", enable, p.rect.x, kOffFrame));
       post += fmt::format("[{}][{}p]overlay=x={}:y={}:format={}:eof_action=repeat[{}]", main_label(i), in, x, p.rect.y,
                           overlay_format(pix_fmt), main_label(i + 1));
     } else {
@@ -169,8 +155,8 @@ MarkFilters build_filters(const OutputMarks& marks, const std::vector<PlacedMark
         case MarkPosition::centre: x = "(w-tw)/2+" + num(dx), y = "(h-th)/2+" + num(dy); break;
       }
       post += fmt::format("[{}]drawtext=fontfile={}:text={}:expansion=none:fontsize={}:fontcolor={}:x={}:y={}{}[{}]",
-                          main_label(i), filter_value(p.font_file), filter_value(w.text), w.font_size,
-                          filter_value(fmt::format("{}@{}", w.color, num(w.opacity))), filter_value(x), filter_value(y),
+                          main_label(i), av::filter_value(p.font_file), av::filter_value(w.text), w.font_size,
+                          av::filter_value(fmt::format("{}@{}", w.color, num(w.opacity))), av::filter_value(x), av::filter_value(y),
                           enable_opt, main_label(i + 1));
     }
   }
@@ -205,6 +191,10 @@ MarkFilters plan_marks(const OutputMarks& marks, int src_w, int src_h, int out_w
     placed.push_back(std::move(p));
   }
   return build_filters(marks, placed, out_w, out_h, src_w, src_h, input_duration, pix_fmt);
+}
+
+MarkFilters plan_marks(const OutputMarks& marks, const plan::MarkGeometry& g) {
+  return plan_marks(marks, g.source_width, g.source_height, g.width, g.height, g.duration, g.pix_fmt);
 }
 
 }  // namespace gopcast::ops

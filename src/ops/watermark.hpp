@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "plan/output.hpp"
 #include "spec/watermark.hpp"
 
 namespace gopcast::ops {
@@ -47,20 +48,9 @@ std::string enable_expression(const std::optional<double>& start, const std::opt
 // whatever the clip. A window starting at or after the clip's end is OutOfRange.
 OutputMarks on_clip_timeline(const OutputMarks& marks, double origin, double length);
 
-// A value for a filter option inside a filter graph description: quoted for the option
-// parser, then escaped for the graph parser, so any text (quotes, colons, commas,
-// brackets, backslashes) reaches the filter unchanged.
-std::string filter_value(std::string_view value);
-
-// The filters for one output.
-struct MarkFilters {
-  std::vector<std::string> pre;  // on the source picture, first in the chain (delogo)
-  // On the output picture (after scaling, cropping, padding): one chain element that
-  // takes and gives one unlabelled stream and reads image i from the graph input
-  // labelled image_label(i); "" when there is nothing to draw.
-  std::string post;
-  std::vector<std::filesystem::path> images;  // the graph inputs, in label order
-};
+// The filters for one output (plan::MarkFilters): image i is the graph input labelled
+// image_label(i).
+using plan::MarkFilters;
 std::string image_label(size_t i);
 
 // A watermark resolved against the frame: images have their size and place; text its
@@ -86,6 +76,8 @@ MarkFilters build_filters(const OutputMarks& marks, const std::vector<PlacedMark
 // `pix_fmt`: the pictures' format where the watermarks are drawn.
 MarkFilters plan_marks(const OutputMarks& marks, int src_w, int src_h, int out_w, int out_h, double input_duration,
                        std::string_view pix_fmt);
+// The same as a plan::MarkPlanner.
+MarkFilters plan_marks(const OutputMarks& marks, const plan::MarkGeometry& g);
 
 // The font file of `font`: the file itself (it must exist) or the file fontconfig has
 // for that family; ResourceNotFound when fontconfig knows no such family (it would

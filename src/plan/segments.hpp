@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/rational.hpp"
+#include "spec/parallel.hpp"
 
 namespace gopcast::plan {
 
@@ -51,8 +52,8 @@ struct Segment {
 };
 
 struct PlanOptions {
-  double segment_seconds = 30;  // target length; segments end on the first keyframe at or after it
-                                // (<= 0: the whole input is one segment)
+  double segment_seconds = kDefaultSegmentSeconds;  // target length; segments end on the first keyframe
+                                                    // at or after it (<= 0: the whole input is one segment)
   double grid_seconds = 0;      // > 0: the index holds grid points (HLS segment grid) and
                                 // segments are whole multiples of the grid
   double first_segment_seconds = 0;  // > 0: a different target for the first segment (a live

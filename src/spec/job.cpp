@@ -89,7 +89,8 @@ Job load_job(const fs::path& path, bool input_optional) {
     fail<SpecError>(ErrorCode::InvalidKey, "{}: input.path: missing (the media file to transcode, or [input.concat] inputs)", origin);
 
   auto parallel = root.table("parallel");
-  job.parallel.segment_seconds = parallel.number("segment_seconds", 0, 86400);
+  job.parallel.segment_seconds = parallel.number("segment_seconds", 0, kMaxSegmentSeconds);
+  if (auto v = parallel.integer("max_attempts", 1, kMaxAttempts)) job.parallel.max_attempts = static_cast<int>(*v);
   if (auto v = parallel.string("manifest")) job.parallel.manifest = resolve(*v);
   parallel.finish();
 
@@ -191,6 +192,7 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
   toml::table root{{"input", std::move(input)}};
   toml::table parallel;
   if (job.parallel.segment_seconds) parallel.insert("segment_seconds", *job.parallel.segment_seconds);
+  if (job.parallel.max_attempts) parallel.insert("max_attempts", *job.parallel.max_attempts);
   if (!job.parallel.manifest.empty()) parallel.insert("manifest", job.parallel.manifest.string());
   if (!parallel.empty()) root.insert("parallel", std::move(parallel));
   toml::array outputs;

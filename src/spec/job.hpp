@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "spec/catalog.hpp"
+#include "spec/parallel.hpp"
 #include "spec/snapshots.hpp"
 #include "spec/watermark.hpp"
 #include "spec/subtitles.hpp"
@@ -75,11 +76,7 @@ struct JobOutput {
   std::string origin;    // "job.toml: outputs[1]" for messages
 };
 
-// [parallel]: how the segment-parallel engine cuts this job (command options win).
-struct JobParallel {
-  std::optional<double> segment_seconds;   // target segment length; 0 = one segment
-  std::filesystem::path manifest;          // "" = <first output>.manifest.h5
-};
+
 
 struct Job {
   std::filesystem::path file;  // the job file ("" for jobs built in code)

@@ -1,5 +1,6 @@
 #include "spec/ladder.hpp"
 
+#include "core/log.hpp"
 #include "spec/value.hpp"
 
 namespace fs = std::filesystem;
@@ -26,7 +27,14 @@ Ladder load_ladder(const Catalog& catalog, const std::string& name) {
   l.name = file.stem().string();
   l.file = file;
   l.description = r.string("description").value_or("");
-  l.segment_seconds = r.number("segment_seconds", 1, 60).value_or(6);
+  // "segment_seconds" was this key's name before "segment" came to mean only the
+  // parallel engine's unit; ladders written then still load.
+  if (r.raw("segment_seconds") && !r.raw("hls_segment_seconds")) {
+    log::warn("{}: segment_seconds: renamed hls_segment_seconds (the HLS segment length)", file.string());
+    l.hls_segment_seconds = *r.number("segment_seconds", 1, 60);
+  } else {
+    l.hls_segment_seconds = r.number("hls_segment_seconds", 1, 60).value_or(l.hls_segment_seconds);
+  }
   const toml::node* rend = r.raw("renditions");
   const toml::array* a = rend ? rend->as_array() : nullptr;
   if (!a || a->empty()) r.fail_at("renditions", ErrorCode::InvalidKey, "expected a non-empty array of template names");

@@ -14,7 +14,7 @@ struct Ladder {
   std::string name;
   std::string description;
   std::filesystem::path file;
-  double segment_seconds = 6;            // every rendition's HLS segment length (aligned cuts)
+  double hls_segment_seconds = 6;        // every rendition's HLS segment length (aligned cuts)
   std::vector<std::string> renditions;   // template names, in master-playlist order
 };
 

@@ -247,7 +247,7 @@ def display_size(path):
 
 def even(x):
     """The nearest multiple of 2, ties up: how gopcast rounds every planned side
-    (engine/resolve.hpp), where the ffmpeg tool's force_original_aspect_ratio rounds down
+    (plan/output.hpp), where the ffmpeg tool's force_original_aspect_ratio rounds down
     and leaves odd sizes (a 426x240 input fits 640x360 as 639x360 there, 640x360 here)."""
     return int(x / 2 + 0.5) * 2
 

@@ -7,9 +7,11 @@
 #include <memory>
 
 #include "../test_support.hpp"
+#include "av/capabilities.hpp"
 #include "av/probe.hpp"
 #include "engine/keyframes.hpp"
 #include "engine/pipeline.hpp"
+#include "plan/timeline.hpp"
 
 namespace fs = std::filesystem;
 using namespace gopcast;
@@ -51,7 +53,7 @@ void expect_segments_frame_exact(const std::string& name, double segment_seconds
   t.video.qp = 0;
   t.video.preset = "ultrafast";
   t.audio.remove = true;
-  auto plan = engine::plan_output(t, &info.streams[static_cast<size_t>(video)], nullptr, name);
+  auto plan = plan::plan_output(t, &info.streams[static_cast<size_t>(video)], nullptr, name, av::capabilities());
   test::TempDir dir;
   for (const auto& seg : segments) {
     engine::Target target{plan, dir.path / ("seg" + std::to_string(seg.index) + ".mkv"), dir.path};
@@ -71,12 +73,12 @@ namespace {
 
 TEST(ClipWindow, ResolvesStartDurationAndEndOffsetAgainstTheInput) {
   Clip none;
-  EXPECT_FALSE(engine::resolve_clip(none, 30, "in.mp4").active);
-  EXPECT_FALSE(engine::clip_span(engine::resolve_clip(none, 30, "in.mp4")).bounded());
+  EXPECT_FALSE(plan::resolve_clip(none, 30, "in.mp4").active);
+  EXPECT_FALSE(engine::clip_span(plan::resolve_clip(none, 30, "in.mp4")).bounded());
   Clip c;
   c.start = 5.3;
   c.duration = 8;
-  auto w = engine::resolve_clip(c, 30, "in.mp4");
+  auto w = plan::resolve_clip(c, 30, "in.mp4");
   EXPECT_TRUE(w.active);
   EXPECT_DOUBLE_EQ(w.start, 5.3);
   EXPECT_DOUBLE_EQ(w.end, 13.3);
@@ -86,10 +88,10 @@ TEST(ClipWindow, ResolvesStartDurationAndEndOffsetAgainstTheInput) {
   EXPECT_EQ(s.origin, 5300000);
   EXPECT_EQ(s.time_base.den, 1000000);
   c.duration = 100;  // past the end: the input's end
-  EXPECT_DOUBLE_EQ(engine::resolve_clip(c, 30, "in.mp4").end, 30);
+  EXPECT_DOUBLE_EQ(plan::resolve_clip(c, 30, "in.mp4").end, 30);
   Clip tail;
   tail.end_offset = 5;
-  w = engine::resolve_clip(tail, 30, "in.mp4");
+  w = plan::resolve_clip(tail, 30, "in.mp4");
   EXPECT_TRUE(w.active);
   EXPECT_DOUBLE_EQ(w.start, 0);
   EXPECT_DOUBLE_EQ(w.end, 25);
@@ -101,7 +103,7 @@ TEST(ClipWindow, AStartPastTheEndOrNothingLeftIsOutOfRange) {
   EXPECT_THROW(
       {
         try {
-          engine::resolve_clip(late, 30, "in.mp4");
+          plan::resolve_clip(late, 30, "in.mp4");
         } catch (const Error& e) {
           EXPECT_EQ(e.code(), ErrorCode::OutOfRange);
           EXPECT_NE(std::string(e.what()).find("input.start"), std::string::npos);
@@ -112,7 +114,7 @@ TEST(ClipWindow, AStartPastTheEndOrNothingLeftIsOutOfRange) {
   Clip empty;
   empty.start = 10;
   empty.end_offset = 20;
-  EXPECT_THROW(engine::resolve_clip(empty, 30, "in.mp4"), Error);
+  EXPECT_THROW(plan::resolve_clip(empty, 30, "in.mp4"), Error);
 }
 
 // The index of a clip starts at the clip (a cut point inside the first GOP) and holds
@@ -121,7 +123,7 @@ TEST(ClipWindow, KeyframeIndexOfAClip) {
   Clip c;
   c.start = 5.3;
   c.duration = 8;
-  const auto w = engine::resolve_clip(c, 30, "bbb");
+  const auto w = plan::resolve_clip(c, 30, "bbb");
   const auto index = engine::index_keyframes(kMedia / "bbb-480p-30s.mp4", 0, 0, w);
   EXPECT_EQ(index.total_frames, 192);
   ASSERT_GE(index.keyframes.size(), 3u);

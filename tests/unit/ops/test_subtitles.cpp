@@ -182,13 +182,13 @@ TEST(SubtitleText, WebVttSegmentsHoldOverlappingCuesWhole) {
   cues[0] = Cue{0, 1000, "a"};
   cues[1] = Cue{5000, 7000, "b"};
   cues[2] = Cue{7000, 8000, "c &amp; d"};
-  EXPECT_EQ(render_webvtt(cues, 0, 6000, 126000),
+  EXPECT_EQ(plan::render_webvtt(cues, 0, 6000, 126000),
             "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000\n\n00:00:00.000 --> 00:00:01.000\na\n\n"
             "00:00:05.000 --> 00:00:07.000\nb\n");
-  EXPECT_EQ(render_webvtt(cues, 6000, 12000, -1),
+  EXPECT_EQ(plan::render_webvtt(cues, 6000, 12000, -1),
             "WEBVTT\n\n00:00:05.000 --> 00:00:07.000\nb\n\n00:00:07.000 --> 00:00:08.000\nc &amp; d\n");
-  EXPECT_EQ(render_webvtt(cues, 9000, 12000, -1), "WEBVTT\n");
-  EXPECT_EQ(vtt_time(3723004), "01:02:03.004");
+  EXPECT_EQ(plan::render_webvtt(cues, 9000, 12000, -1), "WEBVTT\n");
+  EXPECT_EQ(plan::vtt_time(3723004), "01:02:03.004");
   EXPECT_EQ(bcp47_language("eng"), "en");
   EXPECT_EQ(bcp47_language("ger"), "de");
   EXPECT_EQ(bcp47_language("tlh"), "tlh");

@@ -3,11 +3,7 @@
 // tables, watermark templates and command-line options.
 #include <gtest/gtest.h>
 
-extern "C" {
-#include <libavutil/avstring.h>
-#include <libavutil/mem.h>
-}
-
+#include "av/filter_graph.hpp"
 #include "ops/watermark.hpp"
 #include "spec/catalog.hpp"
 #include "spec/watermark.hpp"
@@ -25,17 +21,6 @@ WatermarkSpec mark(MarkPosition p, Length dx = {}, Length dy = {}) {
   return w;
 }
 
-// What libavfilter does to an option value: the graph parser's token, then the option parser's.
-std::string unescape_twice(const std::string& s) {
-  const char* p = s.c_str();
-  char* graph = av_get_token(&p, "[],;");
-  const char* q = graph;
-  char* option = av_get_token(&q, ":=");
-  std::string out = option;
-  av_free(graph);
-  av_free(option);
-  return out;
-}
 }  // namespace
 
 TEST(WatermarkGeometry, CornersAndCentreWithPixelAndPercentOffsets) {
@@ -85,7 +70,7 @@ TEST(WatermarkTiming, WindowIsStartToStartPlusDurationOnTheInputTimeline) {
 
 TEST(WatermarkFilters, ValuesSurviveBothParsersUnchanged) {
   for (std::string v : {"plain", "it's: a [logo], v1; 50%", "back\\slash", "  spaced  ", "'", "a'b'c", "if(gte(t,1),2,3)"})
-    EXPECT_EQ(unescape_twice(filter_value(v)), v) << filter_value(v);
+    EXPECT_EQ(av::read_filter_value(av::filter_value(v)), v) << av::filter_value(v);
 }
 
 TEST(WatermarkFilters, ImagesOverlayInOrderTextIsDrawnDelogoComesFirst) {
@@ -103,15 +88,16 @@ TEST(WatermarkFilters, ImagesOverlayInOrderTextIsDrawnDelogoComesFirst) {
   std::vector<PlacedMark> placed{{&m.watermarks[0], Rect{16, 16, 64, 32}, ""}, {&m.watermarks[1], {}, "/f.ttf"}};
   MarkFilters f = build_filters(m, placed, 640, 360, 1280, 720, 30, "yuv420p");
   ASSERT_EQ(f.pre.size(), 1u);
-  EXPECT_EQ(f.pre[0], "delogo=x=10:y=20:w=30:h=40:enable=" + filter_value("gte(t,1)*lt(t,3)"));
+  EXPECT_EQ(f.pre[0], "delogo=x=10:y=20:w=30:h=40:enable=" + av::filter_value("gte(t,1)*lt(t,3)"));
   ASSERT_EQ(f.images.size(), 1u);
-  EXPECT_EQ(f.images[0], "logo.png");
+  EXPECT_EQ(f.images[0].path, "logo.png");
+  EXPECT_EQ(f.images[0].label, image_label(0));
   EXPECT_EQ(image_label(0), "wm0");
   EXPECT_NE(f.post.find("[wm0]scale=w=64:h=32"), std::string::npos) << f.post;
-  EXPECT_NE(f.post.find("overlay=x=" + filter_value("if(gte(t,8)*lt(t,23),16,1048576)") + ":y=16:format=yuv420"),
+  EXPECT_NE(f.post.find("overlay=x=" + av::filter_value("if(gte(t,8)*lt(t,23),16,1048576)") + ":y=16:format=yuv420"),
             std::string::npos) << f.post;
-  EXPECT_NE(f.post.find("drawtext=fontfile=" + filter_value("/f.ttf")), std::string::npos) << f.post;
-  EXPECT_NE(f.post.find(":x=" + filter_value("w-tw-10") + ":y=" + filter_value("h-th-10")), std::string::npos) << f.post;
+  EXPECT_NE(f.post.find("drawtext=fontfile=" + av::filter_value("/f.ttf")), std::string::npos) << f.post;
+  EXPECT_NE(f.post.find(":x=" + av::filter_value("w-tw-10") + ":y=" + av::filter_value("h-th-10")), std::string::npos) << f.post;
   EXPECT_TRUE(f.post.starts_with("null[wmv0];")) << f.post;
   EXPECT_TRUE(f.post.ends_with(";[wmv2]null")) << f.post;
   // A delogo rectangle must lie inside the source picture.

@@ -1,4 +1,7 @@
 #pragma once
+// The job's timeline: a clip of its input, or a concatenation of several inputs, and how
+// it is cut into segments. Pure.
+//
 // Concatenation: a timeline of several inputs (an intro, the main inputs, an outro)
 // encoded as one. Every input keeps its own demuxer and decoder; what differs between
 // them (size, display aspect, rotation, frame rate, pixel format, audio rate and
@@ -15,10 +18,25 @@
 // timeline is encoded in parallel like a single input.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
-namespace gopcast::engine {
+#include "plan/segments.hpp"
+#include "spec/job.hpp"
+
+namespace gopcast::plan {
+
+// A clip resolved against its input: seconds from the container's start.
+struct ClipWindow {
+  bool active = false;
+  double start = 0;
+  double end = 0;  // exclusive
+  double seconds() const { return end - start; }
+};
+// Checks a clip against the input's duration (a start at or past the end, a window
+// with no time left: OutOfRange naming the input and the key).
+ClipWindow resolve_clip(const Clip& clip, double input_seconds, const std::filesystem::path& input);
 
 struct TimelineEntry {
   std::filesystem::path path;
@@ -40,4 +58,18 @@ struct Timeline {
   bool active() const { return !entries.empty(); }
 };
 
-}  // namespace gopcast::engine
+// A concatenation cut into segments: each input on its own, so no segment crosses a
+// join, with frame numbers over the whole timeline; the timeline's own index holds every
+// input's keyframes in microseconds. Input k is indexed by `index_entry(k, start)`,
+// where `start` (seconds) is where it begins on the timeline (its grid counts from
+// there); cut_timeline fills in where each entry sits (offset, length, start). `options`
+// as for one input; its `first_segment_seconds` applies to the first input only (a live
+// playlist's first segment). An input with no video frame is ResourceContentBad.
+struct TimelineCut {
+  KeyframeIndex index;
+  std::vector<Segment> segments;
+};
+using EntryIndexer = std::function<KeyframeIndex(size_t entry, double start_seconds)>;
+TimelineCut cut_timeline(Timeline& timeline, const EntryIndexer& index_entry, const PlanOptions& options);
+
+}  // namespace gopcast::plan

@@ -1,7 +1,4 @@
-#include "jobs/service.hpp"
-
-#include <signal.h>
-#include <unistd.h>
+#include "jobs/submit.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -16,9 +13,8 @@
 #include "core/log.hpp"
 #include "core/paths.hpp"
 #include "core/process.hpp"
-#include "engine/parallel.hpp"
-#include "engine/transcode.hpp"
-#include "notify/webhook.hpp"
+#include "app/request.hpp"
+#include "jobs/events.hpp"
 #include "slurm/script.hpp"
 #include "slurm/slurm.hpp"
 #include "spec/catalog.hpp"
@@ -32,85 +28,6 @@ namespace {
 
 using slurm::Pipeline;
 using slurm::PipelineState;
-
-fs::path pipeline_state_file(const Store& s, const std::string& name) { return s.state_dir() / "pipelines" / (name + ".json"); }
-fs::path pipeline_lock_file(const Store& s, const std::string& name) { return s.state_dir() / "pipelines" / (name + ".lock"); }
-
-void ensure_state_dir(const Store& s) {
-  std::error_code ec;
-  fs::create_directories(s.state_dir() / "pipelines", ec);
-  if (ec) fail(ErrorCode::OutputNotWritable, "{}: cannot create: {}", (s.state_dir() / "pipelines").string(), ec.message());
-}
-
-PipelineState effective_state(const Store& s, const Pipeline& p) {
-  std::error_code ec;
-  const fs::path f = pipeline_state_file(s, p.name);
-  if (!fs::exists(f, ec)) return p.state;
-  try {
-    auto j = nlohmann::json::parse(files::read(f));
-    return j.value("state", "active") == "paused" ? PipelineState::Paused : PipelineState::Active;
-  } catch (const std::exception&) {
-    return p.state;
-  }
-}
-
-// --- notifications ------------------------------------------------------------------
-
-nlohmann::json event_body(const JobRecord& r, JobState previous) {
-  return {{"event", "job.state_changed"},
-          {"event_id", fmt::format("{}.{}", r.id, r.history.size())},
-          {"job_id", r.id},
-          {"pipeline", r.pipeline},
-          {"state", to_string(r.state)},
-          {"previous_state", r.history.size() > 1 ? nlohmann::json(to_string(previous)) : nlohmann::json(nullptr)},
-          {"input", r.input},
-          {"outputs", r.outputs},
-          {"manifest", r.manifest},
-          {"error", r.error_code.empty() ? nlohmann::json(nullptr) : nlohmann::json{{"code", r.error_code}, {"message", r.error_message}}},
-          {"user_data", r.user_data},
-          {"priority", r.priority},
-          {"slurm_job_id", r.slurm_job_id},
-          {"attempts", r.attempts},
-          {"submitted_at", r.submitted_at},
-          {"started_at", r.started_at},
-          {"finished_at", r.finished_at},
-          {"timestamp", now_iso8601()}};
-}
-
-// Queues the event of a state change for the pipeline's webhook (if any wants it).
-void post_event(notify::Notifier& notifier, const Pipeline* p, const JobRecord& r, JobState previous) {
-  if (!p || !p->notify) return;
-  const auto& n = *p->notify;
-  if (!n.events.empty() && std::find(n.events.begin(), n.events.end(), r.state) == n.events.end()) return;
-  notify::WebhookConfig cfg;
-  cfg.url = n.url;
-  cfg.secret = n.secret;
-  cfg.attempts = n.attempts;
-  cfg.timeout_seconds = n.timeout_seconds;
-  cfg.backoff_seconds = n.backoff_seconds;
-  auto body = event_body(r, previous);
-  notifier.post(std::move(cfg), body.dump(), body["event_id"].get<std::string>());
-}
-
-// A notifier for one command; its undelivered log is in the store.
-std::unique_ptr<notify::Notifier> make_notifier(const Store& s) {
-  std::error_code ec;
-  fs::create_directories(s.undelivered_log().parent_path(), ec);
-  return std::make_unique<notify::Notifier>(s.undelivered_log());
-}
-
-// Events of commands (submit, cancel, list) wait two seconds at most; the rest is logged.
-constexpr auto kCommandNotifyDeadline = std::chrono::seconds(2);
-
-// --- submission ---------------------------------------------------------------------
-
-std::optional<Pipeline> try_pipeline(const Store& s, const std::string& name) {
-  try {
-    return find_pipeline(s, name);
-  } catch (const Error&) {
-    return std::nullopt;
-  }
-}
 
 void check_priority(int priority) {
   if (priority < 1 || priority > 10) fail(ErrorCode::OutOfRange, "--priority: {} is outside 1..10 (10 starts first)", priority);
@@ -177,7 +94,9 @@ PreparedJob prepare_job(const fs::path& job_file, bool input_optional, const std
   std::error_code ec;
   if (!fs::is_regular_file(stored.input.path, ec))
     fail(ErrorCode::ResourceNotFound, "{}: no such input file", stored.input.path.string());
-  TranscodeRequest req = request_for_job(std::move(check), Catalog::standard(), sets);
+  app::RunOptions options;
+  options.sets = sets;
+  const app::TranscodeRequest req = app::resolve(std::move(check), options).transcode;
   PreparedJob pj;
   pj.input = stored.input.path.string();
   auto claim = [&](const fs::path& p) {
@@ -193,7 +112,7 @@ PreparedJob prepare_job(const fs::path& job_file, bool input_optional, const std
     o.path = fs::absolute(expand_output_pattern(o.path, stored.input.path, fmt::format("outputs[{}].path", i))).lexically_normal().string();
     for (const auto& set : sets) spec::apply_override(o.override_table, set);
   }
-  fs::path manifest = stored.parallel.manifest.empty() ? default_manifest_path(req) : stored.parallel.manifest;
+  fs::path manifest = stored.parallel.manifest.empty() ? app::default_manifest_path(req) : stored.parallel.manifest;
   pj.manifest = fs::absolute(manifest).lexically_normal().string();
   stored.parallel.manifest = pj.manifest;
   pj.stored = std::move(stored);
@@ -294,176 +213,8 @@ void reconcile(Store& store, std::vector<JobRecord>& records) {
   if (notifier) notifier->flush(kCommandNotifyDeadline);
 }
 
-// --- running ------------------------------------------------------------------------
-
-std::string gopcast_mpi_binary() {
-  if (const char* env = std::getenv("GOPCAST_MPI_BIN"); env && *env) return env;
-  const fs::path self = process::self_exe();
-  std::error_code ec;
-  for (const fs::path& cand : {self.parent_path() / "gopcast-mpi", self.parent_path().parent_path() / "mpi" / "gopcast-mpi"})
-    if (fs::is_regular_file(cand, ec)) return cand.string();
-  return "gopcast-mpi";
-}
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  try {
-    return std::stoi(v);
-  } catch (...) {
-    return fallback;
-  }
-}
-
-struct RunOutcome {
-  int status = 0;
-  nlohmann::json result;  // the engine's result or {"error": {...}}
-};
-
-RunOutcome run_engine_threads(const JobRecord& r, const std::atomic<bool>* signalled) {
-  RunOutcome o;
-  try {
-    Job job = load_job(r.job_file);
-    ParallelOptions options;
-    options.workers = env_int("SLURM_CPUS_ON_NODE", 0);
-    options.segment_seconds = job.parallel.segment_seconds.value_or(kDefaultSegmentSeconds);
-    options.manifest = job.parallel.manifest;
-    TranscodeRequest req = request_for_job(std::move(job), Catalog::standard());
-    engine::RunControl control;
-    control.cancel = signalled;
-    TranscodeResult res = has_segmented_outputs(req) ? transcode_parallel(req, options, control) : transcode(req, control);
-    o.result = to_json(res);
-  } catch (const Error& e) {
-    o.status = e.exit_status();
-    o.result = {{"error", {{"code", e.code_name()}, {"message", e.what()}, {"exit_status", e.exit_status()}}}};
-  }
-  return o;
-}
-
-// The child whose signals we forward (mpirun or srun); read by the signal handler.
-std::atomic<pid_t> g_child{-1};
-
-RunOutcome run_engine_mpi(const Pipeline& p, const JobRecord& r) {
-  const int ranks = env_int("SLURM_NTASKS", p.ranks);
-  std::vector<std::string> argv;
-  if (p.launcher == slurm::Launcher::Srun) {
-    argv = {"srun", fmt::format("--ntasks={}", ranks), "--kill-on-bad-exit=1"};
-  } else {
-    argv = {"mpirun"};
-    if (::geteuid() == 0) argv.push_back("--allow-run-as-root");
-    argv.insert(argv.end(), {"-n", std::to_string(ranks)});
-  }
-  argv.insert(argv.end(), {gopcast_mpi_binary(), r.job_file, "--json"});
-  log::info("jobs: {}: running {}", r.id, fmt::join(argv, " "));
-  RunOutcome o;
-  std::string out;
-  {
-    process::Child child(argv);
-    g_child = child.pid();
-    o.status = child.wait(out);
-    g_child = -1;
-  }
-  // gopcast-mpi prints one JSON document (its result or its error) on rank 0's stdout.
-  // (Several documents when srun started singletons that each refused: the first will do.)
-  auto brace = out.find('{');
-  if (brace != std::string::npos) {
-    try {
-      std::istringstream in(out.substr(brace));
-      in >> o.result;
-    } catch (const std::exception&) {
-      o.result = nlohmann::json();
-    }
-  }
-  if (o.status == 0 && !o.result.contains("outputs")) o.status = 1;
-  return o;
-}
-
 }  // namespace
 
-// --- pipelines ----------------------------------------------------------------------
-
-std::vector<Pipeline> list_pipelines(const Store& store) {
-  std::vector<fs::path> files_found;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(store.pipelines_dir(), ec))
-    if (e.path().extension() == ".toml") files_found.push_back(e.path());
-  std::sort(files_found.begin(), files_found.end());
-  std::vector<Pipeline> out;
-  for (const auto& f : files_found) out.push_back(slurm::load_pipeline(f));
-  return out;
-}
-
-Pipeline find_pipeline(const Store& store, const std::string& name) {
-  std::error_code ec;
-  const fs::path f = store.pipelines_dir() / (name + ".toml");
-  if (!slurm::valid_pipeline_name(name) || !fs::is_regular_file(f, ec)) {
-    std::string known;
-    for (const auto& e : fs::directory_iterator(store.pipelines_dir(), ec))
-      if (e.path().extension() == ".toml") known += (known.empty() ? "" : ", ") + e.path().stem().string();
-    fail(ErrorCode::PipelineNotFound, "pipeline {}: no {} ({})", name, f.string(),
-         known.empty() ? "no pipelines defined; see slurm/pipelines/ for examples" : "known: " + known);
-  }
-  Pipeline p = slurm::load_pipeline(f);
-  if (p.name != name) fail(ErrorCode::InvalidKey, "{}: name: \"{}\" differs from the file name", f.string(), p.name);
-  return p;
-}
-
-PipelineStatus pipeline_status(const Store& store, const std::string& name) {
-  PipelineStatus st{find_pipeline(store, name), PipelineState::Active};
-  st.state = effective_state(store, st.pipeline);
-  slurm::Slurm sl;
-  for (const auto& e : sl.queue({st.pipeline.slurm_job_name()})) {
-    if (e.state == "PENDING") {
-      ++st.pending;
-      if (e.reason.starts_with("JobHeld")) ++st.held;
-    } else if (e.state == "RUNNING" || e.state == "COMPLETING") {
-      ++st.running;
-    }
-  }
-  return st;
-}
-
-namespace {
-
-PipelineStatus set_pipeline_state(const Store& store, const std::string& name, PipelineState state) {
-  Pipeline p = find_pipeline(store, name);
-  ensure_state_dir(store);
-  slurm::Slurm sl;
-  {
-    // Exclusive against submissions (shared), so no job slips past a pause unheld.
-    files::Lock lock(pipeline_lock_file(store, name), files::Lock::Mode::Exclusive);
-    files::write_atomic(pipeline_state_file(store, name),
-                        nlohmann::json{{"state", to_string(state)}, {"at", now_iso8601()}}.dump() + "\n");
-    std::vector<slurm::QueueEntry> jobs;
-    for (auto& e : sl.queue({p.slurm_job_name()})) {
-      if (e.state != "PENDING") continue;
-      const bool held = e.reason.starts_with("JobHeld");
-      if (state == PipelineState::Paused ? !held : held) jobs.push_back(std::move(e));
-    }
-    // scontrol releases one job after another, and a scheduling pass may fall between
-    // two: releasing in start order (lowest nice, then oldest) keeps the priorities.
-    std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) {
-      return a.nice != b.nice ? a.nice < b.nice : slurm::job_id_less(a.id, b.id);
-    });
-    std::vector<std::string> ids;
-    for (const auto& e : jobs) ids.push_back(e.id);
-    if (state == PipelineState::Paused) sl.hold(ids);
-    else sl.release(ids);
-  }
-  return pipeline_status(store, name);
-}
-
-}  // namespace
-
-PipelineStatus pause_pipeline(const Store& store, const std::string& name) {
-  return set_pipeline_state(store, name, PipelineState::Paused);
-}
-
-PipelineStatus resume_pipeline(const Store& store, const std::string& name) {
-  return set_pipeline_state(store, name, PipelineState::Active);
-}
-
-// --- jobs ---------------------------------------------------------------------------
 
 JobRecord submit(Store& store, const SubmitRequest& req) {
   check_priority(req.priority);
@@ -662,97 +413,6 @@ JobRecord wait_job(Store& store, const std::string& id, std::optional<double> ti
       r = store.get(id);
     }
   }
-}
-
-int exec_job(Store& store, const std::string& id, const std::atomic<bool>* signalled) {
-  JobRecord r = store.get(id);
-  auto p = try_pipeline(store, r.pipeline);
-  if (!p) {
-    log::warn("jobs: {}: pipeline {} is gone; running with one rank and no notifications", id, r.pipeline);
-    p = Pipeline{};
-    p->name = r.pipeline;
-  }
-  auto notifier = make_notifier(store);
-  std::string slurm_id;
-  const char* array_job = std::getenv("SLURM_ARRAY_JOB_ID");
-  const char* array_task = std::getenv("SLURM_ARRAY_TASK_ID");
-  if (array_job && *array_job && array_task && *array_task) slurm_id = fmt::format("{}_{}", array_job, array_task);
-  else if (const char* j = std::getenv("SLURM_JOB_ID")) slurm_id = j;
-  const std::string host = process::host_name();
-
-  JobState previous = r.state;
-  bool start = false;
-  r = store.update(id, [&](JobRecord& x) {
-    if (is_final(x.state) || x.cancel_requested) return false;
-    previous = x.state;
-    x.started_at = now_iso8601();
-    x.finished_at.clear();
-    x.attempts += 1;
-    x.host = host;
-    x.held = false;
-    if (!slurm_id.empty()) x.slurm_job_id = slurm_id;
-    set_state(x, JobState::Transcoding, x.attempts > 1 ? fmt::format("started again (attempt {}), resuming from the manifest", x.attempts) : "");
-    start = true;
-    return true;
-  });
-  if (!start) {
-    log::info("jobs: {}: {} already; nothing to run", id, to_string(r.state));
-    return 0;
-  }
-  post_event(*notifier, &*p, r, previous);
-
-  RunOutcome o;
-  try {
-    o = p->launcher == slurm::Launcher::Threads ? run_engine_threads(r, signalled) : run_engine_mpi(*p, r);
-  } catch (const Error& e) {  // mpirun or srun missing, and the like: the job fails with the reason
-    o.status = e.exit_status();
-    o.result = {{"error", {{"code", e.code_name()}, {"message", e.what()}, {"exit_status", e.exit_status()}}}};
-  }
-
-  const bool interrupted = signalled && *signalled;
-  previous = r.state;
-  r = store.update(id, [&](JobRecord& x) {
-    x.finished_at = now_iso8601();
-    if (o.status == 0) {
-      x.outputs.clear();
-      for (const auto& out : o.result["outputs"]) x.outputs.push_back(out.value("path", ""));
-      if (o.result.contains("parallel")) {
-        x.manifest = o.result["parallel"].value("manifest", x.manifest);
-        x.resumed_segments = o.result["parallel"].value("resumed_segments", 0);
-      }
-      x.error_code.clear();
-      x.error_message.clear();
-      set_state(x, JobState::TranscodeSuccess);
-    } else if (x.cancel_requested) {
-      set_state(x, JobState::TranscodeCancelled, "cancelled by user");
-    } else if (interrupted) {
-      // Slurm stopped the job without a cancel from gopcast: a requeue, preemption,
-      // time limit or scancel. A requeued job starts again and resumes from the
-      // manifest; otherwise `jobs show` settles it from Slurm's word.
-      x.finished_at.clear();
-      set_state(x, JobState::Submitted, "interrupted by Slurm (requeue, preemption, time limit or scancel)");
-    } else {
-      const auto err = o.result.contains("error") ? o.result["error"] : nlohmann::json::object();
-      x.error_code = err.value("code", std::string(error_code_info(ErrorCode::TranscodeFailed).name));
-      const std::string log_file = (store.job_dir(id) / fmt::format("slurm-{}.log", slurm_id.empty() ? "*" : slurm_id.substr(0, slurm_id.find('_')))).string();
-      std::string why = fmt::format("the engine exited with status {} without a result", o.status);
-      if (p->launcher == slurm::Launcher::Srun)
-        why += " (srun could not start gopcast-mpi: Open MPI needs Slurm's PMIx, MpiDefault=pmix; or use slurm.launcher = \"mpirun\")";
-      x.error_message = err.value("message", fmt::format("{}; see {}", why, log_file));
-      set_state(x, JobState::TranscodeFail);
-    }
-    return true;
-  });
-  post_event(*notifier, &*p, r, previous);
-  // Bounded: a receiver that is down costs at most this, and the event is logged.
-  notifier->flush(std::chrono::seconds(20));
-  if (r.state == JobState::TranscodeSuccess) return 0;
-  return o.status != 0 ? o.status : 1;
-}
-
-void forward_signal_to_engine(int sig) {
-  pid_t c = g_child.load();
-  if (c > 0) ::kill(c, sig);
 }
 
 }  // namespace gopcast::jobs

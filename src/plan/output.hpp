@@ -1,19 +1,22 @@
 #pragma once
-// Resolving a template against a source: what exactly the output will be.
-// Pure apart from asking libav which formats its encoders accept.
+// Resolving a template against a source: what exactly the output will be. Pure: what
+// the media library can do is asked through core/capabilities.hpp, and the filters of
+// watermarks and logo removal come from the caller's MarkPlanner (ops/watermark.hpp).
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "av/probe.hpp"
-#include "ops/subtitles.hpp"
+#include "core/capabilities.hpp"
+#include "core/media_info.hpp"
+#include "plan/subtitles.hpp"
 #include "spec/job.hpp"
 #include "spec/template.hpp"
 #include "spec/watermark.hpp"
 
-namespace gopcast::engine {
+namespace gopcast::plan {
 
 // Output frame geometry, from the rules users rely on (README "Templates").
 struct SizeRequest {
@@ -50,6 +53,31 @@ struct SizePlan {
 // Every result is rounded to the alignment (nearest multiple, ties up, like ffmpeg's -2).
 SizePlan plan_size(const SizeRequest& r);
 
+// A still image a filter graph reads as a further input, by its label in the chain.
+struct OverlayImage {
+  std::string label;
+  std::filesystem::path path;
+};
+
+// The filters that draw watermarks and hide logos on one output.
+struct MarkFilters {
+  std::vector<std::string> pre;  // on the source picture, first in the chain (delogo)
+  // On the output picture (after scaling, cropping, padding): one chain element that
+  // takes and gives one unlabelled stream and reads `images`; "" when nothing is drawn.
+  std::string post;
+  std::vector<OverlayImage> images;
+};
+// Where they are drawn: the source and output frames, the input's duration (seconds,
+// 0: unknown) and the pixel format the pictures have where marks are drawn.
+struct MarkGeometry {
+  int source_width = 0, source_height = 0;
+  int width = 0, height = 0;
+  double duration = 0;
+  std::string pix_fmt;
+};
+// Checks the marks against the geometry and builds their filters (ops::plan_marks).
+using MarkPlanner = std::function<MarkFilters(const OutputMarks&, const MarkGeometry&)>;
+
 struct VideoPlan {
   bool present = false;
   bool copy = false;
@@ -58,12 +86,7 @@ struct VideoPlan {
   int height = 0;
   std::string pix_fmt;
   std::string filters;  // decoded source frame -> encoder input
-  // Watermark images `filters` reads as further graph inputs, by label.
-  struct OverlayImage {
-    std::string label;
-    std::filesystem::path path;
-  };
-  std::vector<OverlayImage> overlay_images;
+  std::vector<OverlayImage> overlay_images;  // watermark images `filters` reads as further graph inputs
   std::optional<int> crf;
   std::optional<int> qp;
   int bitrate = 0;  // kbit/s
@@ -100,23 +123,24 @@ struct OutputPlan {
   VideoPlan video;
   AudioPlan audio;
   std::vector<std::pair<std::string, std::string>> muxer_options;
+  // Whether encoders put codec headers out of band (extradata) for the final file:
+  // what the muxer wants, and for fMP4 HLS segments what the mp4 muxer of gopcast's
+  // HLS writer wants.
+  bool global_header = false;
   // m3u8 outputs: the HLS segment length and delivery options (engine/hls.hpp writes
   // them on the segment-parallel path; a single pass uses libavformat's hls muxer).
   double hls_segment_seconds = 0;
   HlsSpec hls;
-  std::vector<ops::SubtitleTrack> subtitles;  // soft subtitle streams (engine/subtitles.hpp)
-
-  // Whether encoders put codec headers out of band (extradata) for the final file:
-  // what the muxer wants, and for fMP4 HLS segments what the mp4 muxer gopcast's HLS
-  // writer uses wants.
-  bool global_header() const;
+  std::vector<SubtitleTrack> subtitles;  // soft subtitle streams (engine/subtitles.hpp)
 };
 
 // Raises Incompatible for codec/container mismatches, OutOfRange for values the
-// chosen encoder cannot take (sample rates), ResourceContentBad when the template
-// needs a stream the source lacks. `marks` (watermarks, logo removal) are checked
-// against the source and output frames and the input's duration (seconds, 0: unknown).
+// chosen encoder cannot take (sample rates), UnsupportedCodec for an encoder this build
+// lacks, ResourceContentBad when the template needs a stream the source lacks. `marks`
+// (watermarks, logo removal) are checked by `mark_planner` against the source and
+// output frames and the input's duration (seconds, 0: unknown).
 OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamInfo* audio, const std::string& input_name,
-                       const OutputMarks& marks = {}, double input_duration = 0);
+                       const Capabilities& caps, const OutputMarks& marks = {}, const MarkPlanner& mark_planner = {},
+                       double input_duration = 0);
 
-}  // namespace gopcast::engine
+}  // namespace gopcast::plan

@@ -1,13 +1,14 @@
-// Resolving a template against hand-made source streams (engine/resolve.hpp).
+// Resolving a template against hand-made source streams (plan/output.hpp).
 #include <gtest/gtest.h>
 
 #include <functional>
 
 #include "../test_support.hpp"
-#include "engine/resolve.hpp"
+#include "av/capabilities.hpp"
+#include "plan/output.hpp"
 
 using namespace gopcast;
-using namespace gopcast::engine;
+using namespace gopcast::plan;
 using gopcast::test::contains;
 using gopcast::test::expect_error;
 
@@ -45,13 +46,13 @@ Template tmpl(const std::function<void(Template&)>& f = {}) {
   return t;
 }
 
-OutputPlan plan(const Template& t, std::optional<StreamInfo> v = video(), std::optional<StreamInfo> a = audio()) {
-  return plan_output(t, v ? &*v : nullptr, a ? &*a : nullptr, "input.mp4");
+plan::OutputPlan planned(const Template& t, std::optional<StreamInfo> v = video(), std::optional<StreamInfo> a = audio()) {
+  return plan_output(t, v ? &*v : nullptr, a ? &*a : nullptr, "input.mp4", av::capabilities());
 }
 
 std::string pix(const char* src_fmt, const std::string& want, const std::string& profile = "",
                 VideoCodec codec = VideoCodec::h264) {
-  return plan(tmpl([&](Template& t) {
+  return planned(tmpl([&](Template& t) {
                 t.video.codec = codec;
                 t.video.pix_fmt = want;
                 t.video.profile = profile;
@@ -62,7 +63,7 @@ std::string pix(const char* src_fmt, const std::string& want, const std::string&
 }  // namespace
 
 TEST(PlanOutputContainers, DefaultTemplateIsH264AacMp4WithFaststart) {
-  auto p = plan(tmpl());
+  auto p = planned(tmpl());
   EXPECT_EQ(p.container, Container::mp4);
   EXPECT_EQ(p.muxer, "mp4");
   ASSERT_TRUE(p.video.present);
@@ -80,41 +81,41 @@ TEST(PlanOutputContainers, DefaultTemplateIsH264AacMp4WithFaststart) {
   EXPECT_EQ(p.audio.channels, 2);
   EXPECT_EQ(p.audio.bitrate, 128);
   EXPECT_EQ(p.muxer_options, (std::vector<std::pair<std::string, std::string>>{{"movflags", "+faststart"}}));
-  EXPECT_TRUE(plan(tmpl([](Template& t) { t.mux.faststart = false; })).muxer_options.empty());
+  EXPECT_TRUE(planned(tmpl([](Template& t) { t.mux.faststart = false; })).muxer_options.empty());
 }
 
 TEST(PlanOutputContainers, CodecsTheContainerCannotHoldAreIncompatible) {
-  expect_error<SpecError>([] { plan(tmpl([](Template& t) {
+  expect_error<SpecError>([] { planned(tmpl([](Template& t) {
                                  t.container = Container::flv;
                                  t.video.codec = VideoCodec::h265;
                                })); },
                           ErrorCode::Incompatible, {"video.codec", "h265", "flv"});
-  expect_error<SpecError>([] { plan(tmpl([](Template& t) { t.video.codec = VideoCodec::gif; })); }, ErrorCode::Incompatible,
+  expect_error<SpecError>([] { planned(tmpl([](Template& t) { t.video.codec = VideoCodec::gif; })); }, ErrorCode::Incompatible,
                           {"video.codec", "gif", "mp4"});
-  expect_error<SpecError>([] { plan(tmpl([](Template& t) { t.container = Container::gif; })); }, ErrorCode::Incompatible,
+  expect_error<SpecError>([] { planned(tmpl([](Template& t) { t.container = Container::gif; })); }, ErrorCode::Incompatible,
                           {"video.codec", "h264", "gif"});
-  expect_error<SpecError>([] { plan(tmpl([](Template& t) { t.audio.codec = AudioCodec::vorbis; })); }, ErrorCode::Incompatible,
+  expect_error<SpecError>([] { planned(tmpl([](Template& t) { t.audio.codec = AudioCodec::vorbis; })); }, ErrorCode::Incompatible,
                           {"audio.codec", "vorbis", "mp4"});
-  expect_error<SpecError>([] { plan(tmpl([](Template& t) {
+  expect_error<SpecError>([] { planned(tmpl([](Template& t) {
                                  t.container = Container::m4a;
                                  t.audio.codec = AudioCodec::mp3;
                                })); },
                           ErrorCode::Incompatible, {"audio.codec"});
-  expect_error<SpecError>([] { plan(tmpl([](Template& t) { t.container = Container::ogg; })); }, ErrorCode::Incompatible,
+  expect_error<SpecError>([] { planned(tmpl([](Template& t) { t.container = Container::ogg; })); }, ErrorCode::Incompatible,
                           {"audio.codec", "aac", "ogg"});
   // What docs/templates.md allows.
-  EXPECT_NO_THROW(plan(tmpl([](Template& t) {
+  EXPECT_NO_THROW(planned(tmpl([](Template& t) {
     t.container = Container::mkv;
     t.video.codec = VideoCodec::h265;
     t.audio.codec = AudioCodec::flac;
   })));
-  EXPECT_NO_THROW(plan(tmpl([](Template& t) {
+  EXPECT_NO_THROW(planned(tmpl([](Template& t) {
     t.container = Container::ts;
     t.audio.codec = AudioCodec::mp3;
   })));
-  EXPECT_NO_THROW(plan(tmpl([](Template& t) { t.container = Container::flv; })));
-  EXPECT_EQ(plan(tmpl([](Template& t) { t.container = Container::mkv; })).muxer, "matroska");
-  EXPECT_EQ(plan(tmpl([](Template& t) { t.container = Container::ts; })).muxer, "mpegts");
+  EXPECT_NO_THROW(planned(tmpl([](Template& t) { t.container = Container::flv; })));
+  EXPECT_EQ(planned(tmpl([](Template& t) { t.container = Container::mkv; })).muxer, "matroska");
+  EXPECT_EQ(planned(tmpl([](Template& t) { t.container = Container::ts; })).muxer, "mpegts");
 }
 
 TEST(PlanOutputContainers, GifNeedsVideoAndDropsAudio) {
@@ -124,8 +125,8 @@ TEST(PlanOutputContainers, GifNeedsVideoAndDropsAudio) {
     t.mux.gif_loop = -1;
     t.mux.gif_final_delay = 50;
   });
-  expect_error<MediaError>([&] { plan(gif, std::nullopt, audio()); }, ErrorCode::ResourceContentBad, {"input.mp4"});
-  auto p = plan(gif);
+  expect_error<MediaError>([&] { planned(gif, std::nullopt, audio()); }, ErrorCode::ResourceContentBad, {"input.mp4"});
+  auto p = planned(gif);
   EXPECT_EQ(p.muxer, "gif");
   ASSERT_TRUE(p.video.present);
   EXPECT_EQ(p.video.encoder, "gif");
@@ -153,28 +154,28 @@ TEST(PlanOutputContainers, AudioOnlyContainersDropTheVideo) {
       t.container = c.c;
       t.audio.codec = c.a;
     });
-    auto p = plan(t);
+    auto p = planned(t);
     EXPECT_FALSE(p.video.present);
     EXPECT_EQ(p.video.encoder, "");
     EXPECT_TRUE(p.audio.present);
     EXPECT_EQ(p.muxer, c.muxer);
     EXPECT_EQ(p.audio.encoder, c.encoder);
     // Without an audio stream there is nothing to write.
-    expect_error<MediaError>([&] { plan(t, video(), std::nullopt); }, ErrorCode::ResourceContentBad, {"input.mp4"});
+    expect_error<MediaError>([&] { planned(t, video(), std::nullopt); }, ErrorCode::ResourceContentBad, {"input.mp4"});
   }
 }
 
 TEST(PlanOutputContainers, RemovedStreams) {
-  auto p = plan(tmpl([](Template& t) { t.video.remove = true; }));
+  auto p = planned(tmpl([](Template& t) { t.video.remove = true; }));
   EXPECT_FALSE(p.video.present);
   EXPECT_TRUE(p.audio.present);
-  p = plan(tmpl([](Template& t) { t.audio.remove = true; }));
+  p = planned(tmpl([](Template& t) { t.audio.remove = true; }));
   EXPECT_TRUE(p.video.present);
   EXPECT_FALSE(p.audio.present);
-  p = plan(tmpl(), video(), std::nullopt);  // a silent source: video only
+  p = planned(tmpl(), video(), std::nullopt);  // a silent source: video only
   EXPECT_TRUE(p.video.present);
   EXPECT_FALSE(p.audio.present);
-  expect_error<MediaError>([] { plan(tmpl([](Template& t) { t.video.remove = true; }), video(), std::nullopt); },
+  expect_error<MediaError>([] { planned(tmpl([](Template& t) { t.video.remove = true; }), video(), std::nullopt); },
                            ErrorCode::ResourceContentBad, {"input.mp4"});
 }
 
@@ -186,16 +187,16 @@ TEST(PlanOutputContainers, CopyNeedsACodecTheContainerTakes) {
       t.audio.codec = AudioCodec::copy;
     });
   };
-  auto p = plan(copy_video(Container::mkv));
+  auto p = planned(copy_video(Container::mkv));
   EXPECT_TRUE(p.video.copy);
   EXPECT_TRUE(p.audio.copy);
   EXPECT_EQ(p.video.width, 854);
   EXPECT_EQ(p.audio.channels, 2);
   StreamInfo vp6 = video(352, 288);
   vp6.codec = "vp6f";
-  expect_error<SpecError>([&] { plan(copy_video(Container::mp4), vp6, audio()); }, ErrorCode::Incompatible, {"vp6f", "mp4"});
+  expect_error<SpecError>([&] { planned(copy_video(Container::mp4), vp6, audio()); }, ErrorCode::Incompatible, {"vp6f", "mp4"});
   StreamInfo wma = audio(1, 16000, 16000, "wmav2");
-  expect_error<SpecError>([&] { plan(copy_video(Container::mp4), video(), wma); }, ErrorCode::Incompatible, {"wmav2"});
+  expect_error<SpecError>([&] { planned(copy_video(Container::mp4), video(), wma); }, ErrorCode::Incompatible, {"wmav2"});
 }
 
 // ---------------------------------------------------------------------------
@@ -216,7 +217,7 @@ TEST(PlanOutputPixels, ValidFormatsAreUsed) {
   EXPECT_EQ(pix("yuv420p", "yuv444p", "high444"), "yuv444p");
   EXPECT_EQ(pix("yuv420p", "yuv422p", "high422"), "yuv422p");
   EXPECT_EQ(pix("yuv420p", "yuv444p", "", VideoCodec::h265), "yuv444p");
-  auto p = plan(tmpl([](Template& t) { t.video.pix_fmt = "yuv444p"; }));
+  auto p = planned(tmpl([](Template& t) { t.video.pix_fmt = "yuv444p"; }));
   EXPECT_TRUE(contains(p.video.filters, "format=yuv444p")) << p.video.filters;
 }
 
@@ -227,7 +228,7 @@ TEST(PlanOutputPixels, FormatsTheProfileOrEncoderCannotTakeFallBackToYuv420p) {
   EXPECT_EQ(pix("yuv444p", "", "high"), "yuv420p");  // the source's format, but not in the profile
   EXPECT_EQ(pix("yuv420p", "rgb24"), "yuv420p");
   EXPECT_EQ(pix("yuv420p", "pal8"), "yuv420p");
-  auto p = plan(tmpl([](Template& t) {
+  auto p = planned(tmpl([](Template& t) {
     t.video.pix_fmt = "yuv444p";
     t.video.profile = "high";
   }));
@@ -241,17 +242,17 @@ TEST(PlanOutputPixels, UnknownFormatNamesAreOutOfRange) {
 
 TEST(PlanOutputPixels, FrameSizesFollowTheChromaSubsampling) {
   // 4:2:0 needs even sizes even when nothing is asked.
-  auto p = plan(tmpl(), video(853, 481));
+  auto p = planned(tmpl(), video(853, 481));
   EXPECT_EQ(p.video.width, 852);
   EXPECT_EQ(p.video.height, 480);
   EXPECT_TRUE(contains(p.video.filters, "scale=852:480")) << p.video.filters;
   // 4:4:4 takes any size: nothing to scale.
-  p = plan(tmpl([](Template& t) { t.video.pix_fmt = "yuv444p"; }), video(853, 481));
+  p = planned(tmpl([](Template& t) { t.video.pix_fmt = "yuv444p"; }), video(853, 481));
   EXPECT_EQ(p.video.width, 853);
   EXPECT_EQ(p.video.height, 481);
   EXPECT_FALSE(contains(p.video.filters, "scale=")) << p.video.filters;
   // An even source with nothing asked passes unscaled.
-  p = plan(tmpl());
+  p = planned(tmpl());
   EXPECT_FALSE(contains(p.video.filters, "scale=")) << p.video.filters;
   EXPECT_TRUE(contains(p.video.filters, "format=yuv420p"));
 }
@@ -259,13 +260,13 @@ TEST(PlanOutputPixels, FrameSizesFollowTheChromaSubsampling) {
 // ---------------------------------------------------------------------------
 
 TEST(PlanOutputVideo, SizeRotationAndFilters) {
-  auto p = plan(tmpl([](Template& t) { t.video.width = 640; }));
+  auto p = planned(tmpl([](Template& t) { t.video.width = 640; }));
   EXPECT_EQ(p.video.width, 640);
   EXPECT_EQ(p.video.height, 360);
   EXPECT_TRUE(contains(p.video.filters, "scale=640:360")) << p.video.filters;
   EXPECT_TRUE(contains(p.video.filters, "setsar=1")) << p.video.filters;
   // Pad centres the picture on the canvas.
-  p = plan(tmpl([](Template& t) {
+  p = planned(tmpl([](Template& t) {
     t.video.width = 640;
     t.video.height = 640;
     t.trans.aspect = AspectMode::pad;
@@ -275,7 +276,7 @@ TEST(PlanOutputVideo, SizeRotationAndFilters) {
   EXPECT_TRUE(contains(p.video.filters, "scale=640:360")) << p.video.filters;
   EXPECT_TRUE(contains(p.video.filters, "pad=640:640:(ow-iw)/2:(oh-ih)/2")) << p.video.filters;
   // Crop cuts to the box.
-  p = plan(tmpl([](Template& t) {
+  p = planned(tmpl([](Template& t) {
     t.video.width = 400;
     t.video.height = 400;
     t.trans.aspect = AspectMode::crop;
@@ -287,38 +288,38 @@ TEST(PlanOutputVideo, SizeRotationAndFilters) {
   // A sideways phone video comes out upright, sized in display terms.
   StreamInfo phone = video(1280, 720);
   phone.rotation = 90;
-  p = plan(tmpl([](Template& t) { t.video.height = 640; }), phone);
+  p = planned(tmpl([](Template& t) { t.video.height = 640; }), phone);
   EXPECT_EQ(p.video.width, 360);
   EXPECT_EQ(p.video.height, 640);
   EXPECT_EQ(p.video.filters.rfind("transpose=clock", 0), 0u) << p.video.filters;  // turned first, then scaled
   phone.rotation = 270;
-  EXPECT_TRUE(contains(plan(tmpl(), phone).video.filters, "transpose=cclock"));
-  EXPECT_EQ(plan(tmpl(), phone).video.width, 720);
+  EXPECT_TRUE(contains(planned(tmpl(), phone).video.filters, "transpose=cclock"));
+  EXPECT_EQ(planned(tmpl(), phone).video.width, 720);
   phone.rotation = 180;
-  EXPECT_TRUE(contains(plan(tmpl(), phone).video.filters, "hflip,vflip"));
-  EXPECT_EQ(plan(tmpl(), phone).video.width, 1280);
+  EXPECT_TRUE(contains(planned(tmpl(), phone).video.filters, "hflip,vflip"));
+  EXPECT_EQ(planned(tmpl(), phone).video.width, 1280);
   // A frame rate goes into the chain.
-  EXPECT_TRUE(contains(plan(tmpl([](Template& t) { t.video.fps = Rational{30000, 1001}; })).video.filters, "fps=30000/1001"));
+  EXPECT_TRUE(contains(planned(tmpl([](Template& t) { t.video.fps = Rational{30000, 1001}; })).video.filters, "fps=30000/1001"));
 }
 
 TEST(PlanOutputVideo, RateControl) {
-  auto p = plan(tmpl([](Template& t) { t.video.crf = 18; }));
+  auto p = planned(tmpl([](Template& t) { t.video.crf = 18; }));
   EXPECT_EQ(p.video.crf, 18);
   EXPECT_EQ(p.video.bitrate, 0);
-  p = plan(tmpl([](Template& t) { t.video.qp = 0; }));
+  p = planned(tmpl([](Template& t) { t.video.qp = 0; }));
   EXPECT_EQ(p.video.qp, 0);
   EXPECT_FALSE(p.video.crf);  // no default crf beside a qp
-  p = plan(tmpl([](Template& t) { t.video.bitrate = 700; }));
+  p = planned(tmpl([](Template& t) { t.video.bitrate = 700; }));
   EXPECT_EQ(p.video.bitrate, 700);
   EXPECT_FALSE(p.video.crf);
-  p = plan(tmpl([](Template& t) {
+  p = planned(tmpl([](Template& t) {
     t.video.bitrate = 700;
     t.trans.mode = RateMode::cbr;
   }));
   EXPECT_EQ(p.video.mode, RateMode::cbr);
   EXPECT_EQ(p.video.maxrate, 700);
   EXPECT_EQ(p.video.bufsize, 700);
-  p = plan(tmpl([](Template& t) {
+  p = planned(tmpl([](Template& t) {
     t.video.gop_seconds = 2;
     t.video.profile = "high";
     t.video.preset = "slow";
@@ -332,7 +333,7 @@ TEST(PlanOutputVideo, RateControl) {
 
 TEST(PlanOutputVideo, CapVideoBitrateAtTheSources) {
   auto capped = [](int bitrate, std::optional<int64_t> src_bps, bool cap, std::optional<int> maxrate = std::nullopt) {
-    return plan(tmpl([&](Template& t) {
+    return planned(tmpl([&](Template& t) {
                   t.video.bitrate = bitrate;
                   t.video.maxrate = maxrate;
                   t.trans.cap_video_bitrate = cap;
@@ -352,7 +353,7 @@ TEST(PlanOutputVideo, CapVideoBitrateAtTheSources) {
 
 TEST(PlanOutputVideo, HlsForcesKeyframesOnTheSegmentGrid) {
   for (double seconds : {1.0, 2.5, 6.0, 10.0}) {
-    auto p = plan(tmpl([&](Template& t) {
+    auto p = planned(tmpl([&](Template& t) {
       t.container = Container::m3u8;
       t.mux.hls_segment_seconds = seconds;
     }));
@@ -367,28 +368,28 @@ TEST(PlanOutputVideo, HlsForcesKeyframesOnTheSegmentGrid) {
     EXPECT_TRUE(has_time);
   }
   for (Container c : {Container::mp4, Container::ts, Container::mkv, Container::flv})
-    EXPECT_DOUBLE_EQ(plan(tmpl([&](Template& t) { t.container = c; })).video.keyframe_grid, 0) << to_string(c);
+    EXPECT_DOUBLE_EQ(planned(tmpl([&](Template& t) { t.container = c; })).video.keyframe_grid, 0) << to_string(c);
 }
 
 // ---------------------------------------------------------------------------
 
 TEST(PlanOutputAudio, ChannelsAtMostTwoByDefault) {
-  EXPECT_EQ(plan(tmpl(), video(), audio(6)).audio.channels, 2);  // 5.1 downmixed
-  EXPECT_EQ(plan(tmpl(), video(), audio(8)).audio.channels, 2);
-  EXPECT_EQ(plan(tmpl(), video(), audio(2)).audio.channels, 2);
-  EXPECT_EQ(plan(tmpl(), video(), audio(1)).audio.channels, 1);  // mono stays mono
-  EXPECT_EQ(plan(tmpl([](Template& t) { t.audio.channels = 1; }), video(), audio(6)).audio.channels, 1);
-  auto six = plan(tmpl(), video(), audio(6)).audio;
+  EXPECT_EQ(planned(tmpl(), video(), audio(6)).audio.channels, 2);  // 5.1 downmixed
+  EXPECT_EQ(planned(tmpl(), video(), audio(8)).audio.channels, 2);
+  EXPECT_EQ(planned(tmpl(), video(), audio(2)).audio.channels, 2);
+  EXPECT_EQ(planned(tmpl(), video(), audio(1)).audio.channels, 1);  // mono stays mono
+  EXPECT_EQ(planned(tmpl([](Template& t) { t.audio.channels = 1; }), video(), audio(6)).audio.channels, 1);
+  auto six = planned(tmpl(), video(), audio(6)).audio;
   EXPECT_TRUE(contains(six.filters, "channel_layouts=stereo")) << six.filters;
   EXPECT_EQ(six.bitrate, 128);
-  auto mono = plan(tmpl(), video(), audio(1)).audio;
+  auto mono = planned(tmpl(), video(), audio(1)).audio;
   EXPECT_TRUE(contains(mono.filters, "channel_layouts=mono")) << mono.filters;
   EXPECT_EQ(mono.bitrate, 96);  // documented default for mono
 }
 
 TEST(PlanOutputAudio, SampleRates) {
   auto mp3 = [](std::optional<int> rate, int src_rate) {
-    return plan(tmpl([&](Template& t) {
+    return planned(tmpl([&](Template& t) {
                   t.container = Container::mp3;
                   t.audio.codec = AudioCodec::mp3;
                   t.audio.sample_rate = rate;
@@ -402,29 +403,29 @@ TEST(PlanOutputAudio, SampleRates) {
   EXPECT_EQ(mp3(std::nullopt, 44100).sample_rate, 44100);  // the source's when supported
   EXPECT_EQ(mp3(std::nullopt, 96000).sample_rate, 48000);  // else the nearest supported
   EXPECT_EQ(mp3(std::nullopt, 11025).sample_rate, 11025);
-  auto aac = plan(tmpl([](Template& t) { t.audio.sample_rate = 44100; }), video(), audio(2, 48000)).audio;
+  auto aac = planned(tmpl([](Template& t) { t.audio.sample_rate = 44100; }), video(), audio(2, 48000)).audio;
   EXPECT_EQ(aac.sample_rate, 44100);
   EXPECT_TRUE(contains(aac.filters, "aresample=44100")) << aac.filters;
-  expect_error<SpecError>([] { plan(tmpl([](Template& t) { t.audio.sample_rate = 12345; })); }, ErrorCode::OutOfRange,
+  expect_error<SpecError>([] { planned(tmpl([](Template& t) { t.audio.sample_rate = 12345; })); }, ErrorCode::OutOfRange,
                           {"audio.sample_rate"});
 }
 
 TEST(PlanOutputAudio, CapAudioBitrateAndFlac) {
-  auto a = plan(tmpl([](Template& t) {
+  auto a = planned(tmpl([](Template& t) {
                   t.audio.bitrate = 320;
                   t.trans.cap_audio_bitrate = true;
                 }),
                 video(), audio(2, 48000, 96000))
                .audio;
   EXPECT_EQ(a.bitrate, 96);
-  a = plan(tmpl([](Template& t) {
+  a = planned(tmpl([](Template& t) {
              t.audio.bitrate = 320;
              t.trans.cap_audio_bitrate = false;
            }),
            video(), audio(2, 48000, 96000))
           .audio;
   EXPECT_EQ(a.bitrate, 320);
-  a = plan(tmpl([](Template& t) {
+  a = planned(tmpl([](Template& t) {
              t.container = Container::flac;
              t.audio.codec = AudioCodec::flac;
              t.audio.bitrate = 320;

@@ -1,32 +1,18 @@
 #pragma once
-// Pipelines and jobs on Slurm: the operations behind `gopcast submit`, `gopcast jobs`
-// and `gopcast pipelines` (and the Python module). Slurm does the scheduling; gopcast
-// keeps the job store, generates the scripts and records what happened.
+// Submission and queries: the operations behind `gopcast submit`, `gopcast jobs` (and the
+// Python module) on the client side. Slurm does the scheduling; gopcast keeps the job
+// store, generates the scripts and reads back what happened. The runner inside the
+// allocation is jobs/exec.hpp.
 #include <atomic>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "jobs/pipelines.hpp"
 #include "jobs/store.hpp"
-#include "slurm/pipeline.hpp"
 
 namespace gopcast::jobs {
-
-// Pipelines live in $GOPCAST_HOME/pipelines/NAME.toml.
-std::vector<slurm::Pipeline> list_pipelines(const Store& store);
-slurm::Pipeline find_pipeline(const Store& store, const std::string& name);  // PipelineNotFound
-
-struct PipelineStatus {
-  slurm::Pipeline pipeline;
-  slurm::PipelineState state;  // the file's state unless paused/resumed since
-  int pending = 0, running = 0, held = 0;  // the pipeline's jobs in Slurm's queue now
-};
-PipelineStatus pipeline_status(const Store& store, const std::string& name);
-// Pause: Slurm starts none of the pipeline's pending jobs (they are held) and new
-// submissions are submitted held; running jobs go on. Resume releases them.
-PipelineStatus pause_pipeline(const Store& store, const std::string& name);
-PipelineStatus resume_pipeline(const Store& store, const std::string& name);
 
 struct SubmitRequest {
   std::filesystem::path job_file;
@@ -68,15 +54,6 @@ JobRecord cancel_job(Store& store, const std::string& id);
 // Waits until the job ends; throws WaitTimeout after `timeout_seconds` (if given).
 JobRecord wait_job(Store& store, const std::string& id, std::optional<double> timeout_seconds,
                    const std::atomic<bool>* stop = nullptr);
-
-// Runs a stored job inside its Slurm allocation (what the generated script calls):
-// records Transcoding, runs the engine through the pipeline's launcher, records the
-// result and notifies. `signalled` is set by the caller's SIGTERM handler.
-// Returns the exit status for the script.
-int exec_job(Store& store, const std::string& id, const std::atomic<bool>* signalled);
-// Forwards a signal to the engine exec_job started (mpirun/srun); async-signal-safe,
-// for the runner's signal handler.
-void forward_signal_to_engine(int sig);
 // The id of batch member `index` (for array tasks).
 std::string batch_member_id(const std::string& batch_id, long index);
 

@@ -1,21 +1,12 @@
-#include "engine/resolve.hpp"
+#include "plan/output.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
-#include "av/output.hpp"
 #include "core/log.hpp"
-#include "ops/watermark.hpp"
 
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/channel_layout.h>
-#include <libavutil/pixdesc.h>
-}
-
-namespace gopcast::engine {
+namespace gopcast::plan {
 
 namespace {
 
@@ -96,17 +87,14 @@ const char* encoder_for(AudioCodec a) {
   return "";
 }
 
-const AVCodec* find_encoder(const char* name) {
-  const AVCodec* c = avcodec_find_encoder_by_name(name);
+EncoderCaps find_encoder(const Capabilities& caps, const std::string& name) {
+  auto c = caps.encoder(name);
   if (!c) fail(ErrorCode::UnsupportedCodec, "av: no encoder \"{}\" in this FFmpeg build", name);
-  return c;
+  return *c;
 }
 
-bool encoder_takes(const AVCodec* c, AVPixelFormat f) {
-  if (!c->pix_fmts) return true;
-  for (const AVPixelFormat* p = c->pix_fmts; *p != AV_PIX_FMT_NONE; ++p)
-    if (*p == f) return true;
-  return false;
+bool encoder_takes(const EncoderCaps& c, const std::string& pix_fmt) {
+  return c.pixel_formats.empty() || std::find(c.pixel_formats.begin(), c.pixel_formats.end(), pix_fmt) != c.pixel_formats.end();
 }
 
 // The pixel formats a profile allows, or empty for "whatever the encoder takes".
@@ -117,16 +105,16 @@ std::vector<std::string> profile_formats(const std::string& profile) {
   return {};
 }
 
-std::string choose_pix_fmt(const Template& t, const StreamInfo& src, const AVCodec* enc) {
+std::string choose_pix_fmt(const Template& t, const StreamInfo& src, const EncoderCaps& enc, const Capabilities& caps) {
   std::string wanted = t.video.pix_fmt.empty() ? src.pix_fmt.value_or("yuv420p") : t.video.pix_fmt;
-  if (!t.video.pix_fmt.empty() && av_get_pix_fmt(wanted.c_str()) == AV_PIX_FMT_NONE)
+  const bool known = caps.pixel_format(wanted).has_value();
+  if (!t.video.pix_fmt.empty() && !known)
     fail<SpecError>(ErrorCode::OutOfRange, "{}: video.pix_fmt: \"{}\" is not a pixel format", t.name, wanted);
-  AVPixelFormat f = av_get_pix_fmt(wanted.c_str());
   auto allowed = profile_formats(t.video.profile);
-  bool ok = f != AV_PIX_FMT_NONE && encoder_takes(enc, f) &&
+  bool ok = known && encoder_takes(enc, wanted) &&
             (allowed.empty() || std::find(allowed.begin(), allowed.end(), wanted) != allowed.end());
   if (!ok) {
-    log::info("{}: pixel format {} does not suit {}{}; using yuv420p", t.name, wanted, enc->name,
+    log::info("{}: pixel format {} does not suit {}{}; using yuv420p", t.name, wanted, enc.name,
               t.video.profile.empty() ? "" : " " + t.video.profile);
     return "yuv420p";
   }
@@ -212,7 +200,8 @@ SizePlan plan_size(const SizeRequest& r) {
 
 namespace {
 
-VideoPlan plan_video(const Template& t, const StreamInfo& src, const OutputMarks& marks, double input_duration) {
+VideoPlan plan_video(const Template& t, const StreamInfo& src, const Capabilities& caps, const OutputMarks& marks,
+                     const MarkPlanner& mark_planner, double input_duration) {
   VideoPlan v;
   v.present = true;
   v.mode = t.trans.mode;
@@ -223,7 +212,7 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src, const OutputMarks
     return v;
   }
   v.encoder = encoder_for(t.video.codec);
-  const AVCodec* enc = find_encoder(v.encoder.c_str());
+  const EncoderCaps enc = find_encoder(caps, v.encoder);
   std::vector<std::string> chain;
   // Phone videos stored sideways come out upright, then turn as the template asks.
   const int rotation = (src.rotation + t.video.rotate) % 360;
@@ -236,10 +225,10 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src, const OutputMarks
   if (t.video.codec == VideoCodec::gif) {
     final_fmt = "pal8";
   } else {
-    final_fmt = choose_pix_fmt(t, src, enc);
-    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(av_get_pix_fmt(final_fmt.c_str()));
-    align_w = 1 << d->log2_chroma_w;
-    align_h = 1 << d->log2_chroma_h;
+    final_fmt = choose_pix_fmt(t, src, enc, caps);
+    const PixelFormatCaps f = caps.pixel_format(final_fmt).value_or(PixelFormatCaps{1, 1});
+    align_w = 1 << f.chroma_shift_w;
+    align_h = 1 << f.chroma_shift_h;
   }
   SizeRequest req{src.width, src.height, src.sample_aspect_ratio.value_or(Rational{1, 1}), rotation,
                   t.video.width, t.video.height, t.trans.aspect, t.trans.no_upscale, align_w, align_h};
@@ -263,10 +252,11 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src, const OutputMarks
     // Logo removal on the source picture (its own pixels), watermarks on the output's.
     // Drawn in the encoder's format (GIF: the source's, before the palette).
     const std::string draw_fmt = final_fmt == "pal8" ? src.pix_fmt.value_or("yuv420p") : final_fmt;
-    ops::MarkFilters mf = ops::plan_marks(marks, src.width, src.height, v.width, v.height, input_duration, draw_fmt);
+    if (!mark_planner) fail(ErrorCode::Internal, "plan: {}: watermarks without a mark planner", t.name);
+    MarkFilters mf = mark_planner(marks, MarkGeometry{src.width, src.height, v.width, v.height, input_duration, draw_fmt});
     chain.insert(chain.begin(), mf.pre.begin(), mf.pre.end());
     if (!mf.post.empty()) chain.push_back(mf.post);
-    for (size_t i = 0; i < mf.images.size(); ++i) v.overlay_images.push_back({ops::image_label(i), mf.images[i]});
+    v.overlay_images = std::move(mf.images);
   }
   if (t.video.fps) chain.push_back("fps=" + ratio_text(*t.video.fps));
   if (t.video.codec == VideoCodec::gif) {
@@ -312,7 +302,7 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src, const OutputMarks
   return v;
 }
 
-AudioPlan plan_audio(const Template& t, const StreamInfo& src) {
+AudioPlan plan_audio(const Template& t, const StreamInfo& src, const Capabilities& caps) {
   AudioPlan a;
   a.present = true;
   if (t.audio.codec == AudioCodec::copy) {
@@ -322,18 +312,16 @@ AudioPlan plan_audio(const Template& t, const StreamInfo& src) {
     return a;
   }
   a.encoder = encoder_for(t.audio.codec);
-  const AVCodec* enc = find_encoder(a.encoder.c_str());
+  const EncoderCaps enc = find_encoder(caps, a.encoder);
   a.channels = t.audio.channels.value_or(std::min(std::max(src.channels, 1), 2));
-  std::vector<int> rates;
-  if (enc->supported_samplerates)
-    for (const int* r = enc->supported_samplerates; *r; ++r) rates.push_back(*r);
+  const std::vector<int>& rates = enc.sample_rates;
   auto supported = [&](int r) { return rates.empty() || std::find(rates.begin(), rates.end(), r) != rates.end(); };
   if (t.audio.sample_rate) {
     if (!supported(*t.audio.sample_rate)) {
       std::string list;
       for (int r : rates) list += (list.empty() ? "" : ", ") + std::to_string(r);
       fail<SpecError>(ErrorCode::OutOfRange, "{}: audio.sample_rate: {} is not supported by {} (use one of {})", t.name,
-                      *t.audio.sample_rate, enc->name, list);
+                      *t.audio.sample_rate, enc.name, list);
     }
     a.sample_rate = *t.audio.sample_rate;
   } else if (supported(src.sample_rate)) {
@@ -346,12 +334,11 @@ AudioPlan plan_audio(const Template& t, const StreamInfo& src) {
     });
   }
   // Sample format: the source's when the encoder takes it (keeps FLAC at full depth).
-  AVSampleFormat src_fmt = av_get_sample_fmt(src.sample_fmt.value_or("").c_str());
-  AVSampleFormat chosen = enc->sample_fmts ? enc->sample_fmts[0] : AV_SAMPLE_FMT_FLTP;
-  if (enc->sample_fmts)
-    for (const AVSampleFormat* f = enc->sample_fmts; *f != AV_SAMPLE_FMT_NONE; ++f)
-      if (*f == src_fmt) chosen = *f;
-  a.sample_fmt = av_get_sample_fmt_name(chosen);
+  const std::string src_fmt = src.sample_fmt.value_or("");
+  std::string chosen = enc.sample_formats.empty() ? "fltp" : enc.sample_formats.front();
+  for (const auto& f : enc.sample_formats)
+    if (f == src_fmt) chosen = f;
+  a.sample_fmt = chosen;
   if (t.audio.codec != AudioCodec::flac) {
     a.bitrate = t.audio.bitrate.value_or(a.channels == 1 ? 96 : 128);
     if (t.trans.cap_audio_bitrate && src.bit_rate && a.bitrate > *src.bit_rate / 1000) {
@@ -366,17 +353,16 @@ AudioPlan plan_audio(const Template& t, const StreamInfo& src) {
   return a;
 }
 
-void check_copy(const Template& t, AVCodecID id, const char* muxer, const char* what) {
-  const AVOutputFormat* of = av_guess_format(muxer, nullptr, nullptr);
-  if (of && avformat_query_codec(of, id, FF_COMPLIANCE_NORMAL) == 0)
-    fail<SpecError>(ErrorCode::Incompatible, "{}: {}.codec: copy: the source's {} cannot go into {}", t.name, what,
-                    avcodec_get_name(id), to_string(t.container));
+void check_copy(const Template& t, const std::string& codec, const std::string& muxer, const char* what, const Capabilities& caps) {
+  if (caps.muxer_refuses(muxer, codec))
+    fail<SpecError>(ErrorCode::Incompatible, "{}: {}.codec: copy: the source's {} cannot go into {}", t.name, what, codec,
+                    to_string(t.container));
 }
 
 }  // namespace
 
 OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamInfo* audio, const std::string& input_name,
-                       const OutputMarks& marks, double input_duration) {
+                       const Capabilities& caps, const OutputMarks& marks, const MarkPlanner& mark_planner, double input_duration) {
   OutputPlan p;
   p.container = t.container;
   p.muxer = muxer_for(t.container);
@@ -388,8 +374,8 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
       fail<SpecError>(ErrorCode::Incompatible, "{}: video.codec: {} cannot go into {}", t.name, to_string(t.video.codec),
                       to_string(t.container));
     if (video) {
-      p.video = plan_video(t, *video, marks, input_duration);
-      if (p.video.copy) check_copy(t, avcodec_descriptor_get_by_name(video->codec.c_str())->id, p.muxer.c_str(), "video");
+      p.video = plan_video(t, *video, caps, marks, mark_planner, input_duration);
+      if (p.video.copy) check_copy(t, video->codec, p.muxer, "video", caps);
     } else if (animation(t.container)) {
       fail<MediaError>(ErrorCode::ResourceContentBad, "{}: has no video stream to make an animated {} from", input_name,
                        to_string(t.container));
@@ -402,8 +388,8 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
     if (t.audio.codec != AudioCodec::copy && !container_takes(t.container, t.audio.codec))
       fail<SpecError>(ErrorCode::Incompatible, "{}: audio.codec: {} cannot go into {}", t.name, to_string(t.audio.codec),
                       to_string(t.container));
-    p.audio = plan_audio(t, *audio);
-    if (p.audio.copy) check_copy(t, avcodec_descriptor_get_by_name(audio->codec.c_str())->id, p.muxer.c_str(), "audio");
+    p.audio = plan_audio(t, *audio, caps);
+    if (p.audio.copy) check_copy(t, audio->codec, p.muxer, "audio", caps);
   }
   if (!p.video.present && !p.audio.present) {
     if (audio_only(t.container) && !audio)
@@ -440,12 +426,8 @@ OutputPlan plan_output(const Template& t, const StreamInfo* video, const StreamI
       break;
     default: break;
   }
+  p.global_header = (p.container == Container::m3u8 && p.hls.segments == HlsSegmentFormat::fmp4) || caps.muxer_wants_global_header(p.muxer);
   return p;
 }
 
-bool OutputPlan::global_header() const {
-  if (container == Container::m3u8 && hls.segments == HlsSegmentFormat::fmp4) return true;
-  return av::muxer_wants_global_header(muxer.c_str());
-}
-
-}  // namespace gopcast::engine
+}  // namespace gopcast::plan

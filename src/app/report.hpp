@@ -1,0 +1,18 @@
+#pragma once
+// The JSON every entry point prints or returns, written in one place: a run's result
+// (schema "gopcast.result/1": `gopcast run|transcode --json`, `gopcast-mpi --json`, the
+// Slurm runner's record, Python's RunResult.to_dict()) and an error's
+// ({"error": {"code", "message", "exit_status"}}).
+#include <nlohmann/json.hpp>
+
+#include "app/run.hpp"
+#include "core/error.hpp"
+
+namespace gopcast::app {
+
+nlohmann::json result_json(const RunResult& result);
+nlohmann::json error_json(const Error& error);
+// An error that is not a gopcast::Error (an unexpected exception): InternalError.
+nlohmann::json error_json(ErrorCode code, const std::string& message);
+
+}  // namespace gopcast::app

@@ -1,0 +1,430 @@
+#include "app/segmented.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/process.hpp"
+#include "engine/gather.hpp"
+#include "engine/keyframes.hpp"
+#include "engine/segment_file.hpp"
+#include "manifest/manifest.hpp"
+#include "sched/dispatch.hpp"
+#include "sched/failpoint.hpp"
+#include "sched/job_key.hpp"
+#include "sched/resume.hpp"
+
+namespace fs = std::filesystem;
+
+namespace gopcast::app {
+
+namespace {
+
+
+// A file as a job depends on it: where it is, its size and its modification time.
+std::string file_identity(const fs::path& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+  return fmt::format("{}\n{}\n{}", fs::absolute(path).string(), size, mtime);
+}
+
+std::string templates_text(const TranscodeRequest& request) {
+  std::ostringstream out;
+  for (const auto& o : request.outputs) out << "# " << o.path.string() << "\n" << o.tmpl.to_table() << "\n\n";
+  return out.str();
+}
+
+// What the gather waits on: which tasks are done, written by the dispatch loop.
+class DoneBoard {
+ public:
+  explicit DoneBoard(size_t rows) : rows_(rows, false) {}
+  void done(const plan::Task& t) {
+    {
+      std::lock_guard lock(mutex_);
+      if (t.kind == plan::TaskKind::audio) audio_ = true;
+      else if (t.kind == plan::TaskKind::whole) whole_ = true;
+      else rows_.at(static_cast<size_t>(t.segment.index)) = true;
+    }
+    changed_.notify_all();
+  }
+  void preset(bool audio_done, bool whole_done, const std::vector<bool>& rows) {
+    std::lock_guard lock(mutex_);
+    audio_ = audio_done;
+    whole_ = whole_done;
+    rows_ = rows;
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    changed_.notify_all();
+  }
+  // Until row `row` and the audio are done (or, with `row` < 0, the whole task); false
+  // when the job stopped first.
+  bool wait(long row) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stopped_ || (row < 0 ? whole_ : audio_ && rows_[static_cast<size_t>(row)]); });
+    return !stopped_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<bool> rows_;
+  bool audio_ = false, whole_ = false, stopped_ = false;
+};
+
+// The manifest as the run goes: rewritten whole at most once a second (a rewrite is
+// linear in the segments, which keeps the job linear too), at once when forced.
+class ManifestLog {
+ public:
+  ManifestLog(fs::path path, manifest::ManifestInfo info, plan::KeyframeIndex index)
+      : path_(std::move(path)), info_(std::move(info)), index_(std::move(index)) {}
+  const fs::path& path() const { return path_; }
+  void write(const std::vector<manifest::SegmentRecord>& rows, const std::string& state,
+             const std::map<std::string, double>& phases, bool force) {
+    const double now = now_seconds();
+    if (!force && now - last_ < 1.0) {
+      dirty_ = true;  // a later call writes it once the second is over
+      return;
+    }
+    last_ = now;
+    dirty_ = false;
+    manifest::Manifest m;
+    m.info = info_;
+    m.info.state = state;
+    m.info.phases = phases;
+    m.index = index_;
+    m.segments = rows;
+    manifest::write(path_, m);
+  }
+  bool dirty() const { return dirty_; }
+
+ private:
+  fs::path path_;
+  manifest::ManifestInfo info_;
+  plan::KeyframeIndex index_;
+  double last_ = -1e9;
+  bool dirty_ = false;
+};
+
+// Interruptions and failures part-way keep the manifest and the work folder for a
+// rerun to resume; bad input (nothing to resume) leaves neither.
+bool resumable(ErrorCode code) {
+  return code == ErrorCode::Cancelled || code == ErrorCode::TranscodeFailed || code == ErrorCode::Internal ||
+         code == ErrorCode::OutputNotWritable;
+}
+
+ErrorCode code_of(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const Error& err) {
+    return err.code();
+  } catch (...) {
+    return ErrorCode::Internal;
+  }
+}
+
+// What the whole task of the run computed (one-pass outputs), read after the dispatch.
+struct WholeStats {
+  std::vector<engine::TargetStats> per_output;
+};
+
+}  // namespace
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepared, engine::JobContext ctx,
+                        const RunControl& control, int local_workers, sched::Transport* remote, double t_start) {
+  const TranscodeRequest& request = run_request.transcode;
+  const ParallelSettings& options = run_request.parallel;
+  const std::string engine_name = remote ? "mpi" : "local";
+  const int workers = local_workers + (remote ? remote->size() : 0);
+
+  const fs::path manifest_path = options.manifest.empty() ? default_manifest_path(request) : options.manifest;
+  if (!fs::is_directory(manifest_path.parent_path().empty() ? "." : manifest_path.parent_path()))
+    fail(ErrorCode::OutputNotWritable, "{}: manifest folder does not exist", manifest_path.string());
+
+  // One keyframe grid for every HLS output: their segments are shared.
+  double grid = 0;
+  for (size_t i = 0; i < ctx.plans.size(); ++i) {
+    if (!ctx.segmented[i] || ctx.plans[i].video.keyframe_grid <= 0) continue;
+    const double g = ctx.plans[i].video.keyframe_grid;
+    if (grid > 0 && std::abs(g - grid) > 1e-9)
+      fail(ErrorCode::Incompatible, "{}: outputs with different HLS segment lengths ({} s and {} s) cannot share segments",
+           request.outputs[i].path.string(), grid, g);
+    grid = g;
+  }
+  // A live playlist is playable once its first HLS segment is out: that one is planned
+  // as a short parallel segment and segments are handed out in order, not longest first.
+  bool live = false;
+  for (size_t i = 0; i < ctx.plans.size(); ++i)
+    live = live || (ctx.segmented[i] && ctx.plans[i].hls.playlist == HlsPlaylistType::event);
+
+  // Index and plan.
+  plan::KeyframeIndex index;
+  std::vector<plan::Segment> segments;
+  const plan::PlanOptions plan_options{options.segment_seconds, grid, live ? grid : 0.0};
+  if (ctx.timeline.active()) {
+    plan::TimelineCut cut = plan::cut_timeline(
+        ctx.timeline,
+        [&](size_t k, double start) {
+          if (control.cancel && control.cancel->load()) fail(ErrorCode::Cancelled, "{}: cancelled", request.input.string());
+          const auto& e = ctx.timeline.entries[k];
+          return engine::index_keyframes(e.path, e.video, grid, {}, start);
+        },
+        plan_options);
+    index = std::move(cut.index);
+    segments = std::move(cut.segments);
+    ctx.duration = static_cast<double>(index.end_pts) / 1e6;
+  } else {
+    index = engine::index_keyframes(ctx.input, ctx.streams.video, grid, ctx.clip);
+    segments = plan::plan_segments(index, plan_options);
+  }
+  if (segments.empty()) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: no video frames to encode", request.input.string());
+
+  // The job key: what the segments' bytes depend on.
+  sched::JobKeyParts key;
+  key.input = file_identity(request.input);
+  key.video_stream = ctx.streams.video;
+  key.audio_stream = ctx.streams.audio;
+  key.templates = templates_text(request);
+  key.segment_seconds = options.segment_seconds;
+  key.grid_seconds = grid;
+  key.version = GOPCAST_VERSION;
+  key.clip_start = ctx.clip.start;
+  key.clip_end = ctx.clip.active ? ctx.clip.end : -1.0;
+  for (const auto& p : ctx.plans) key.burned.insert(key.burned.end(), p.video.burn_scripts.begin(), p.video.burn_scripts.end());
+  if (request.mix.active())
+    key.mix = fmt::format("\nmix:{}:{}:{}", file_identity(request.mix.path), request.mix.gain_db,
+                          request.mix.duration == MixDuration::longest);
+  for (const auto& e : ctx.timeline.entries) key.timeline.push_back(file_identity(e.path));
+  key.concat = ctx.timeline.active();
+  key.fill_silence = request.fill_silence;
+  const std::string job_key = sched::job_key(key);
+
+  // Resume: rows an earlier run of this same job recorded as done, whose files are whole.
+  std::vector<manifest::SegmentRecord> rows(segments.size());
+  for (size_t i = 0; i < segments.size(); ++i) rows[i].segment = segments[i];
+  std::optional<manifest::Manifest> previous;
+  try {
+    previous = manifest::read(manifest_path);
+  } catch (const Error& e) {
+    log::warn("{}; starting over", e.what());
+  }
+  const sched::Resumed resumed = sched::resume(previous, job_key, rows, [&](size_t row) {
+    for (size_t o = 0; o < ctx.plans.size(); ++o)
+      if (ctx.segmented[o] && !engine::segment_file_complete(engine::segment_path(ctx, segments[row].index, o))) return false;
+    return true;
+  });
+  std::error_code ec;
+  if (previous && !resumed.same_job) log::warn("{}: manifest of another job or plan; starting over", manifest_path.string());
+  if (!resumed.same_job) fs::remove_all(ctx.work_dir, ec);
+  fs::create_directories(ctx.work_dir, ec);
+  if (ec) fail(ErrorCode::OutputNotWritable, "{}: cannot create work folder: {}", ctx.work_dir.string(), ec.message());
+
+  sched::SchedulerSetup setup;
+  setup.rows = std::move(rows);
+  setup.in_order = live;
+  setup.max_attempts = options.max_attempts;
+  setup.audio_local = ctx.timeline.active();  // a concatenation's audio needs where every input sits
+  for (size_t i = 0; i < ctx.plans.size(); ++i) {
+    if (!ctx.segmented[i]) setup.whole = true;
+    if (engine::has_audio(ctx, i) && !engine::segment_file_complete(engine::audio_path(ctx, i))) setup.audio = true;
+  }
+  sched::Scheduler scheduler(std::move(setup));
+  if (resumed.segments > 0)
+    log::info("{}: resuming: {} of {} segments already done", request.input.string(), resumed.segments, segments.size());
+  const double t_index = now_seconds();
+  double t_encoded = 0;
+  std::atomic<double> t_gathered{0};  // set by the gather's thread
+
+  manifest::ManifestInfo info;
+  info.job_key = job_key;
+  info.input = request.input.string();
+  info.input_bytes = static_cast<int64_t>(fs::file_size(request.input, ec));
+  info.templates = key.templates;
+  for (const auto& o : request.outputs) info.outputs.push_back(o.path.string());
+  info.gopcast_version = GOPCAST_VERSION;
+  info.segment_seconds = options.segment_seconds;
+  info.grid_seconds = grid;
+  info.workers = workers;
+  info.engine = engine_name;
+  ManifestLog log_file(manifest_path, info, index);
+  auto phases = [&] {
+    std::map<std::string, double> p{{"index", t_index - t_start}};
+    if (t_encoded > 0) p["encode"] = t_encoded - t_index;
+    if (t_gathered > 0) p["gather"] = std::max(0.0, t_gathered.load() - t_encoded);
+    return p;
+  };
+  log_file.write(scheduler.rows(), "running", phases(), true);
+
+  // The gather, on a thread of its own, appends each segment once it and the audio are done.
+  DoneBoard board(segments.size());
+  {
+    std::vector<bool> done_rows(segments.size());
+    for (size_t i = 0; i < segments.size(); ++i) done_rows[i] = scheduler.segment_done(i);
+    board.preset(scheduler.audio_done(), scheduler.whole_done(), done_rows);
+  }
+  engine::Gather gather(ctx, prepared.targets, prepared.staged);
+  std::mutex gather_mutex;
+  std::exception_ptr gather_error;
+  std::atomic<bool> gathered{false};
+  std::thread gatherer([&] {
+    try {
+      for (size_t row = 0; row < segments.size(); ++row) {
+        if (!board.wait(static_cast<long>(row))) return;
+        gather.append(segments[row].index);
+      }
+      if (!board.wait(-1)) return;  // the whole task may still be running
+      prepared.hls = gather.finish();
+      t_gathered = now_seconds();
+      gathered = true;
+    } catch (...) {
+      std::lock_guard lock(gather_mutex);
+      gather_error = std::current_exception();
+    }
+  });
+
+  // The workers: threads of this process, and the remote ones.
+  WholeStats whole;
+  const auto& failpoint = sched::failpoint();
+  auto local = std::make_unique<sched::LocalTransport>(
+      local_workers,
+      [&](const plan::Task& task, int, const std::atomic<bool>& stop) -> plan::TaskResult {
+        if (task.kind != plan::TaskKind::whole) return engine::run_task(ctx, task, &stop, failpoint && failpoint->matches(task));
+        // Outputs that cannot be cut (stream copies, GIF palettes, audio only) in one
+        // pass, straight into their staged files.
+        const double started = now_seconds();
+        std::vector<engine::Target> targets;
+        std::vector<size_t> which;
+        for (size_t i = 0; i < prepared.targets.size(); ++i)
+          if (!ctx.segmented[i]) {
+            targets.push_back(prepared.targets[i]);
+            which.push_back(i);
+          }
+        RunControl c;
+        c.cancel = &stop;
+        auto stats = engine::run_pipeline(ctx.input, prepared.streams, targets, c, engine::clip_span(ctx.clip));
+        whole.per_output.assign(prepared.targets.size(), engine::TargetStats{});
+        for (size_t k = 0; k < which.size(); ++k) whole.per_output[which[k]] = stats[k];
+        return plan::TaskResult{0, 0, now_seconds() - started};
+      },
+      process::host_name());
+  std::unique_ptr<sched::CombinedTransport> combined;
+  if (remote) combined = std::make_unique<sched::CombinedTransport>(*local, *remote);
+  sched::Transport& transport = combined ? static_cast<sched::Transport&>(*combined) : *local;
+
+  const std::string cancelled = request.input.string() + ": cancelled by a signal; rerun the same command to resume";
+  auto progress = [&] {
+    if (!control.progress) return;
+    Progress p;
+    p.frames = scheduler.frames_done();
+    p.seconds_total = ctx.duration;
+    p.seconds_done = index.total_frames > 0 ? ctx.duration * static_cast<double>(p.frames) / static_cast<double>(index.total_frames) : 0;
+    control.progress(p);
+  };
+  sched::DispatchHooks hooks;
+  hooks.taken = [&](const plan::Task&, int) { log_file.write(scheduler.rows(), "running", phases(), false); };
+  hooks.done = [&](const plan::Task& task, int) {
+    if (scheduler.finished()) t_encoded = now_seconds();
+    board.done(task);
+    log_file.write(scheduler.rows(), "running", phases(), false);
+  };
+  hooks.tick = [&] {
+    if (log_file.dirty()) log_file.write(scheduler.rows(), "running", phases(), false);
+    progress();
+  };
+  hooks.interrupt = [&]() -> std::optional<sched::Interrupt> {
+    if (control.cancel && control.cancel->load()) {
+      // A signal reaches every rank (mpirun forwards it, or sends it when a rank dies):
+      // name a rank that is gone and the task it held, when one is.
+      if (auto f = transport.diagnose(scheduler.in_flight()))
+        return sched::Interrupt{std::make_exception_ptr(Error(f->code, f->message)), true};
+      return sched::Interrupt{std::make_exception_ptr(Error(ErrorCode::Cancelled, cancelled)), true};
+    }
+    std::lock_guard lock(gather_mutex);
+    if (gather_error) return sched::Interrupt{gather_error, false};
+    return std::nullopt;
+  };
+  std::exception_ptr error = sched::dispatch(scheduler, transport, hooks);
+  // Every task is done (or the job stopped): the gather writes what is left.
+  while (!error && !gathered) {
+    {
+      std::lock_guard lock(gather_mutex);
+      if (gather_error) error = gather_error;
+    }
+    if (!error && control.cancel && control.cancel->load())
+      error = std::make_exception_ptr(Error(ErrorCode::Cancelled, cancelled));
+    if (!error) {
+      hooks.tick();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  board.stop();
+  gatherer.join();
+  if (!error && !gathered) error = gather_error;
+  // Every worker thread of this process ends before anything is cleaned up.
+  combined.reset();
+  local.reset();
+
+  if (error) {
+    const ErrorCode code = code_of(error);
+    if (!resumable(code)) {
+      fs::remove_all(ctx.work_dir, ec);
+      fs::remove(manifest_path, ec);
+    } else {
+      scheduler.abandon();
+      try {
+        log_file.write(scheduler.rows(), code == ErrorCode::Cancelled ? "cancelled" : "failed", phases(), true);
+      } catch (const std::exception& e) {
+        log::warn("{}", e.what());
+      }
+    }
+    std::rethrow_exception(error);
+  }
+
+  std::vector<int64_t> frames(ctx.plans.size(), 0);
+  for (size_t i = 0; i < frames.size(); ++i)
+    frames[i] = ctx.segmented[i] ? gather.frames()[i] : (whole.per_output.empty() ? 0 : whole.per_output[i].video_frames);
+  RunResult result;
+  result.input = request.input;
+  result.outputs = publish(request, prepared, frames);
+  const double t_muxed = now_seconds();
+  result.media_seconds = ctx.duration;
+  for (const auto& e : ctx.timeline.entries)
+    result.timeline.push_back(TimelineResult{e.path, static_cast<double>(e.offset_us) / 1e6, static_cast<double>(e.length_us) / 1e6,
+                                             e.audio < 0});
+  ParallelSummary summary;
+  summary.engine = engine_name;
+  summary.workers = workers;
+  summary.segments = static_cast<int>(segments.size());
+  summary.resumed_segments = static_cast<int>(resumed.segments);
+  summary.retried_segments = static_cast<int>(scheduler.retried());
+  summary.manifest = manifest_path;
+  summary.phases = {{"index", t_index - t_start},
+                    {"encode", t_encoded - t_index},
+                    {"gather", std::max(0.0, t_gathered - t_encoded)},
+                    {"mux", t_muxed - t_gathered.load()}};
+  log_file.write(scheduler.rows(), "done", summary.phases, true);
+  fs::remove_all(ctx.work_dir, ec);
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) summary.coordinator_peak_rss_kib = usage.ru_maxrss;
+  result.parallel = summary;
+  result.seconds = now_seconds() - t_start;
+  return result;
+}
+
+}  // namespace gopcast::app
