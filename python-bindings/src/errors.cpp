@@ -5,6 +5,7 @@
 #include <map>
 
 #include "bindings.hpp"
+#include "app/report.hpp"
 #include "core/error.hpp"
 
 namespace gopcast::python {
@@ -130,15 +131,9 @@ void register_errors(py::module_& m) {
   m.def(
       "error_codes",
       [] {
-        py::list out;
-        for (const auto& c : error_codes()) {
-          py::dict d;
-          d["code"] = std::string(c.name);
-          d["exit_status"] = c.exit_status;
-          d["meaning"] = std::string(c.meaning);
-          d["exception"] = classes()[class_of_code()[c.code]];
-          out.append(d);
-        }
+        py::list out = to_python(app::error_codes_json());
+        for (size_t i = 0; i < error_codes().size(); ++i)
+          out[i]["exception"] = classes()[class_of_code()[error_codes()[i].code]];
         return out;
       },
       "The error codes in documentation order, as `gopcast errors --json` lists them, each with\n"

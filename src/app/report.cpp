@@ -54,4 +54,10 @@ nlohmann::json error_json(ErrorCode code, const std::string& message) {
 
 nlohmann::json error_json(const Error& error) { return error_json(error.code(), error.what()); }
 
+nlohmann::json error_codes_json() {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& c : error_codes()) list.push_back({{"code", c.name}, {"exit_status", c.exit_status}, {"meaning", c.meaning}});
+  return list;
+}
+
 }  // namespace gopcast::app

@@ -12,7 +12,9 @@ namespace gopcast::app {
 
 nlohmann::json result_json(const RunResult& result);
 nlohmann::json error_json(const Error& error);
-// An error that is not a gopcast::Error (an unexpected exception): InternalError.
 nlohmann::json error_json(ErrorCode code, const std::string& message);
+// Every error code with its exit status and meaning, in documentation order
+// (`gopcast errors --json`, Python's gopcast.error_codes()).
+nlohmann::json error_codes_json();
 
 }  // namespace gopcast::app

@@ -8,6 +8,7 @@
 #include "core/log.hpp"
 
 extern "C" {
+#include <libavformat/version.h>
 #include <libavutil/mem.h>
 #include <x264.h>
 }
@@ -125,5 +126,8 @@ unsigned x264_reproducible_cpu_flags() {
   }();
   return flags;
 }
+
+std::string libavcodec_version() { return LIBAVCODEC_IDENT; }
+std::string libavformat_version() { return LIBAVFORMAT_IDENT; }
 
 }  // namespace gopcast::av

@@ -72,4 +72,8 @@ class SubtitleEncoder {
 // try MALLOC_PERTURB_ with the ffmpeg tool). Without it output is reproducible.
 unsigned x264_reproducible_cpu_flags();
 
+// The libav* this program runs on, as their IDENT strings ("Lavc59.37.100").
+std::string libavcodec_version();
+std::string libavformat_version();
+
 }  // namespace gopcast::av

@@ -253,20 +253,17 @@ int main(int argc, char** argv) {
       server.run(g_cancel);
     } else if (*version_cmd) {
       nlohmann::json v = {{"gopcast", GOPCAST_VERSION_STRING},
-                          {"libavcodec", LIBAVCODEC_IDENT},
-                          {"libavformat", LIBAVFORMAT_IDENT},
+                          {"libavcodec", av::libavcodec_version()},
+                          {"libavformat", av::libavformat_version()},
                           {"x264_asm", av::x264_reproducible_cpu_flags()}};
       if (common.json) std::cout << v.dump(2) << "\n";
       else
         std::cout << fmt::format("gopcast {}\n{}, {}\nx264 CPU flags (asm=): {} (AVX-512 left out: see docs/benchmarks.md)\n",
-                                 GOPCAST_VERSION_STRING, LIBAVCODEC_IDENT, LIBAVFORMAT_IDENT, av::x264_reproducible_cpu_flags());
+                                 GOPCAST_VERSION_STRING, av::libavcodec_version(), av::libavformat_version(), av::x264_reproducible_cpu_flags());
     } else if (*errors_cmd) {
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& c : error_codes()) {
-        if (common.json) list.push_back({{"code", c.name}, {"exit_status", c.exit_status}, {"meaning", c.meaning}});
-        else std::cout << fmt::format("{:>4}  {:<38} {}\n", c.exit_status, c.name, c.meaning);
-      }
-      if (common.json) std::cout << list.dump(2) << "\n";
+      if (common.json) std::cout << app::error_codes_json().dump(2) << "\n";
+      else
+        for (const auto& c : error_codes()) std::cout << fmt::format("{:>4}  {:<38} {}\n", c.exit_status, c.name, c.meaning);
     }
     return 0;
   } catch (const Error& e) {

@@ -163,7 +163,7 @@ int HlsWriter::key_index(int segment) const { return plan_.hls.key_rotation > 0 
 const crypto::Block& HlsWriter::key(int index) {
   while (static_cast<int>(keys_.size()) <= index) {
     const int k = static_cast<int>(keys_.size());
-    const crypto::Block key = plan_.hls.key.empty() ? crypto::random_block() : crypto::block_from_hex(plan_.hls.key, "hls.key");
+    const crypto::Block key = plan_.hls.key ? *plan_.hls.key : crypto::random_block();
     const std::string name = hls_key_name(playlist_, k);
     // Keys are secrets: mode 0600, beside the playlist (published with it) or in key_dir
     // (written in place, checked by prepare_transcode, removed if the output fails).

@@ -193,11 +193,12 @@ Template template_from_table(const toml::table& table, std::string name, const s
   if (auto v = hls.enumerated<HlsEncryption>("encryption")) t.hls.encryption = *v;
   if (auto v = hls.string("key")) {
     try {
-      if (!v->empty()) (void)crypto::block_from_hex(*v, "key");
+      // Decoded once, here: the plan carries the key's bytes.
+      if (!v->empty()) t.hls.key = crypto::block_from_hex(*v, "key");
+      else t.hls.key.reset();
     } catch (const Error&) {
       hls.fail_at("key", ErrorCode::OutOfRange, "expected 32 hex digits (a 128-bit AES key)");
     }
-    t.hls.key = *v;
   }
   if (auto v = hls.string("key_uri")) {
     if (v->empty() || v->find_first_of("\"\r\n") != std::string::npos)
@@ -242,7 +243,7 @@ Template template_from_table(const toml::table& table, std::string name, const s
     fail<SpecError>(ErrorCode::Incompatible,
                     "{}: hls.playlist: live (event) playlists are written with TS segments (set hls.segments = \"ts\")",
                     where_key("hls", "playlist"));
-  if (!t.hls.key.empty() && t.hls.key_rotation > 0)
+  if (t.hls.key && t.hls.key_rotation > 0)
     fail<SpecError>(ErrorCode::Incompatible, "{}: hls.key_rotation: a given hls.key cannot rotate (leave key out for random keys)",
                     where_key("hls", "key_rotation"));
   if ((t.video.crf || t.video.qp) && t.video.bitrate)
@@ -300,7 +301,7 @@ toml::table Template::to_table() const {
                                 {"gif_final_delay", mux.gif_final_delay},
                                 {"faststart", mux.faststart}});
   out.insert("hls", toml::table{{"encryption", std::string(to_string(hls.encryption))},
-                                {"key", hls.key},
+                                {"key", hls.key ? crypto::to_hex(*hls.key) : std::string()},
                                 {"key_uri", hls.key_uri},
                                 {"key_dir", hls.key_dir},
                                 {"key_rotation", hls.key_rotation},

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/enum_names.hpp"
+#include "crypto/crypto.hpp"
 #include "core/rational.hpp"
 
 namespace gopcast {
@@ -91,7 +92,7 @@ const EnumNames<HlsSegmentFormat>& enum_names(HlsSegmentFormat);
 
 struct HlsSpec {
   HlsEncryption encryption = HlsEncryption::none;
-  std::string key;               // 32 hex digits given by the user; "" = keys from the CSPRNG
+  std::optional<crypto::Block> key;  // given by the user (32 hex digits in TOML); none: keys from the CSPRNG
   std::string key_uri = "{key}"; // written into EXT-X-KEY; {key} = key file name, {index} = key number
   std::string key_dir;           // where key files go: "" = beside the playlist, else a folder
                                  // (relative to the output's folder)
