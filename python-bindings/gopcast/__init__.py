@@ -21,7 +21,7 @@ __all__ = [
     "probe", "snapshot", "cover",
     # templates and jobs
     "Template", "VideoSettings", "AudioSettings", "TransSettings", "MuxSettings", "HlsSettings",
-    "templates",
+    "templates", "template_keys",
     "Job", "Output", "Overrides",
     # local runs
     "run", "Progress", "RunResult", "OutputResult", "Manifest",

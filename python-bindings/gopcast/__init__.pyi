@@ -123,6 +123,9 @@ class HlsSettings:
     dash: bool
     def to_dict(self) -> dict[str, Any]: ...
 
+def template_keys() -> list[dict[str, str]]:
+    """Every template key: key ("video.crf"), values, doc and python (its type), as the parser reads them."""
+
 class Template:
     name: str
     description: str

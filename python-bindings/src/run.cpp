@@ -180,25 +180,25 @@ void register_run(py::module_& m) {
 
   m.def("run", &run_job, py::arg("job"), py::arg("workers") = 0, py::arg("segment_seconds") = py::none(),
         py::arg("max_attempts") = py::none(), py::arg("manifest") = py::none(), py::arg("progress") = py::none(), py::arg("overrides") = py::none(),
-        R"doc(Runs a job on this machine and returns a RunResult; what `gopcast run` does.
+        doc_string(fmt::format(R"doc(Runs a job on this machine and returns a RunResult; what `gopcast run` does.
 
 job: a Job, or the path of a job file.
 workers: local worker threads encoding segments at once (0: one per core).
-segment_seconds: target segment length (default: the job's [parallel] segment_seconds, else 10;
+segment_seconds: target segment length (default: the job's [parallel] segment_seconds, else {};
     0: the whole input as one segment).
 max_attempts: tries of a segment before it fails the job (default: the job's [parallel]
-    max_attempts, else 3).
+    max_attempts, else {}).
 manifest: where the HDF5 segment manifest goes (default: <first output>.manifest.h5).
 progress: called as progress(p) with a gopcast.Progress (p.fraction, p.seconds_done,
     p.seconds_total, p.frames), at most ten times a second, never going back; an exception
     it raises stops the run and is raised here.
-overrides: template overrides for every output, like `--set`: {"video.crf": 20}.
+overrides: template overrides for every output, like `--set`: {{"video.crf": 20}}.
 
 Outputs with re-encoded video run on the segment-parallel engine (local worker threads,
 a manifest, resume after an interruption); the rest (remuxes, audio only, GIF) in one pass.
 The GIL is released while it runs. Ctrl-C stops it cleanly: KeyboardInterrupt is raised
 and nothing is left at any output path (the manifest and work folder stay for a resume).
-Errors raise gopcast.Error subclasses with the CLI's messages.)doc");
+Errors raise gopcast.Error subclasses with the CLI's messages.)doc", kDefaultSegmentSeconds, kDefaultMaxAttempts)));
 }
 
 }  // namespace gopcast::python

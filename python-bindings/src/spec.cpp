@@ -10,6 +10,7 @@
 #include "core/paths.hpp"
 #include "app/request.hpp"
 #include "spec/catalog.hpp"
+#include "spec/keys.hpp"
 
 namespace fs = std::filesystem;
 
@@ -17,82 +18,10 @@ namespace gopcast::python {
 
 namespace {
 
-// The template keys with one line of documentation each (docs/templates.md has the
-// rest). Only for attribute access, help() and tab completion: validation is the
-// library's, and t["group.key"] reaches any key.
-struct KeySpec {
-  const char* key;
-  const char* doc;
-};
-const KeySpec kVideoKeys[] = {
-    {"codec", "h264 | h265 | gif | copy (copy keeps the source's packets)"},
-    {"remove", "bool: drop the video"},
-    {"profile", "encoder profile (baseline main high high10 high422 high444 | main main10 main444-8); \"\" = default"},
-    {"preset", "x264/x265 preset, ultrafast ... placebo (default medium)"},
-    {"crf", "constant quality 0..51 (None: not set)"},
-    {"qp", "constant quantiser 0..51; 0 is lossless"},
-    {"bitrate", "average bitrate, kbit/s (10..100000; 0 clears an inherited one)"},
-    {"maxrate", "VBV peak rate, kbit/s"},
-    {"bufsize", "VBV buffer, kbit"},
-    {"width", "16..8192; only width or height: the other follows the aspect ratio"},
-    {"height", "16..8192"},
-    {"fps", "output frame rate: 25, 29.97 or \"30000/1001\" (None: the source's timing)"},
-    {"gop", "longest keyframe interval: frames (int) or seconds (\"2s\")"},
-    {"pix_fmt", "pixel format; \"\" = the source's"},
-    {"threads", "encoder threads, 0 = automatic"},
-    {"rotate", "0 | 90 | 180 | 270 degrees clockwise, after the source is made upright"},
-};
-const KeySpec kAudioKeys[] = {
-    {"codec", "aac | mp3 | vorbis | flac | copy"},
-    {"remove", "bool: drop the audio"},
-    {"bitrate", "kbit/s, 8..1024 (None: 96 mono, 128 stereo)"},
-    {"sample_rate", "Hz (None: the source's, or the nearest the encoder supports)"},
-    {"channels", "1 or 2 (None: the source's, at most 2)"},
-    {"loudness", "EBU R128 integrated loudness to normalise to, LUFS -70..-5 (None: as it is)"},
-    {"true_peak", "dBTP ceiling of the loudness gain, -9..0"},
-};
-const KeySpec kTransKeys[] = {
-    {"mode", "onepass | twopass | cbr (twopass and cbr need video.bitrate)"},
-    {"no_upscale", "bool: never enlarge the picture beyond the source"},
-    {"cap_video_bitrate", "bool: never exceed the source's video bitrate"},
-    {"cap_audio_bitrate", "bool: never exceed the source's audio bitrate"},
-    {"aspect", "rescale | crop | pad | none, when both width and height are given"},
-};
-const KeySpec kMuxKeys[] = {
-    {"hls_segment_seconds", "HLS target duration, 1..60 s"},
-    {"gif_loop", "-1 play once, 0 forever, N repeats"},
-    {"gif_final_delay", "centiseconds to hold the last frame"},
-    {"faststart", "bool: MP4/MOV index (moov) before the media data"},
-};
-const KeySpec kHlsKeys[] = {
-    {"encryption", "none | aes-128 (m3u8 outputs)"},
-    {"key", "32 hex digits (a 128-bit AES key); \"\" = random keys"},
-    {"key_uri", "URI written into EXT-X-KEY; {key} = key file name, {index} = key number"},
-    {"key_dir", "where key files go: \"\" = beside the playlist, else a folder relative to the output's"},
-    {"key_rotation", "segments per key; 0 = one key for the whole output"},
-    {"playlist", "vod | event (event: the playlist grows while encoding)"},
-    {"segments", "ts | fmp4 (fMP4/CMAF fragments after one init segment)"},
-    {"dash", "bool: also an MPEG-DASH manifest (.mpd) over the same fMP4 segments"},
-};
-
-template <size_t N>
-bool has_key(const KeySpec (&keys)[N], std::string_view key) {
-  for (const auto& k : keys)
-    if (key == k.key) return true;
-  return false;
-}
-
+// Attribute access, help() and tab completion come from the template key schema
+// (spec/keys.hpp), as the parser does; t["group.key"] reaches any key.
 bool known_key(const std::string& dotted) {
-  auto dot = dotted.find('.');
-  if (dot == std::string::npos) return dotted == "name" || dotted == "description";
-  const std::string group = dotted.substr(0, dot), key = dotted.substr(dot + 1);
-  if (group == "container") return key == "format";
-  if (group == "video") return has_key(kVideoKeys, key);
-  if (group == "audio") return has_key(kAudioKeys, key);
-  if (group == "trans") return has_key(kTransKeys, key);
-  if (group == "mux") return has_key(kMuxKeys, key);
-  if (group == "hls") return has_key(kHlsKeys, key);
-  return false;
+  return spec::find_template_key(dotted) != nullptr;
 }
 
 bool looks_like_file(const std::string& name) { return name.find('/') != std::string::npos || name.ends_with(".toml"); }
@@ -138,16 +67,17 @@ void template_set(TemplateObj& t, const std::string& key, py::handle value) {
   t.edit([&](toml::table& table) { set_dotted(table, key, value); });
 }
 
-template <int G, size_t N>
-void bind_group(py::module_& m, const char* class_name, const char* doc, const KeySpec (&keys)[N]) {
+template <int G>
+void bind_group(py::module_& m, const char* class_name, const char* doc) {
   using View = Group<G>;
   const std::string group = kGroupNames[G];
   py::class_<View> cls(m, class_name, doc);
-  for (const auto& k : keys) {
-    const std::string key = group + "." + k.key;
+  for (const auto& k : spec::template_keys()) {
+    if (k.group != group) continue;
+    const std::string key = k.dotted();
     cls.def_property(
-        k.key, [key](const View& v) { return template_get(*v.owner, key); },
-        [key](View& v, ValueArg value) { template_set(*v.owner, key, value); }, k.doc);
+        k.name.c_str(), [key](const View& v) { return template_get(*v.owner, key); },
+        [key](View& v, ValueArg value) { template_set(*v.owner, key, value); }, doc_string(k.values + ": " + k.doc));
   }
   cls.def(
       "to_dict",
@@ -313,12 +243,27 @@ void register_spec(py::module_& m) {
       "The templates there are (shipped ones, and those in the folders on GOPCAST_TEMPLATE_PATH),\n"
       "as `gopcast templates list --json` lists them: [{\"name\": ..., \"path\": ...}, ...].");
 
-  bind_group<0>(m, "VideoSettings", "The [video] keys of a Template (docs/templates.md). Set them to change the template.",
-                kVideoKeys);
-  bind_group<1>(m, "AudioSettings", "The [audio] keys of a Template.", kAudioKeys);
-  bind_group<2>(m, "TransSettings", "The [trans] keys of a Template.", kTransKeys);
-  bind_group<3>(m, "MuxSettings", "The [mux] keys of a Template.", kMuxKeys);
-  bind_group<4>(m, "HlsSettings", "The [hls] keys of a Template: encryption, live playlists, fMP4 segments and DASH of m3u8 outputs.", kHlsKeys);
+  bind_group<0>(m, "VideoSettings", "The [video] keys of a Template (docs/templates.md). Set them to change the template.");
+  bind_group<1>(m, "AudioSettings", "The [audio] keys of a Template.");
+  bind_group<2>(m, "TransSettings", "The [trans] keys of a Template.");
+  bind_group<3>(m, "MuxSettings", "The [mux] keys of a Template.");
+  bind_group<4>(m, "HlsSettings", "The [hls] keys of a Template: encryption, live playlists, fMP4 segments and DASH of m3u8 outputs.");
+  // The schema itself, for tools and the stubs' test: every key with its values, doc and Python type.
+  m.def(
+      "template_keys",
+      [] {
+        py::list out;
+        for (const auto& k : spec::template_keys()) {
+          py::dict d;
+          d["key"] = k.dotted();
+          d["values"] = k.values;
+          d["doc"] = k.doc;
+          d["python"] = k.python;
+          out.append(d);
+        }
+        return out;
+      },
+      "Every template key (the schema the parser reads by): dicts of key (\"video.crf\"), values, doc and python (its type).");
 
   py::class_<TemplateObj, std::shared_ptr<TemplateObj>> tmpl(m, "Template", R"doc(
 A transcoding template: container, video, audio, trans, mux and hls settings (docs/templates.md).

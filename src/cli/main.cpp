@@ -20,6 +20,7 @@
 #include "ops/stills.hpp"
 #include "serve/server.hpp"
 #include "spec/catalog.hpp"
+#include "spec/keys.hpp"
 #include "spec/job.hpp"
 
 namespace {
@@ -114,6 +115,8 @@ int main(int argc, char** argv) {
   tshow->add_option("NAME", show_name, "Template name or .toml path")->required();
   tshow->add_option("--set", show_sets, "Override a field, e.g. video.crf=20 (repeatable)");
   add_common(tshow, common, false);
+  auto* tkeys = templates_cmd->add_subcommand("keys", "List every template key with its values and meaning");
+  add_common(tkeys, common);
 
   // transcode
   auto* tc = app.add_subcommand("transcode", "Transcode an input (or concatenate several) to one output");
@@ -224,6 +227,13 @@ int main(int argc, char** argv) {
       } else {
         std::cout << cli::templates_table(catalog);
       }
+    } else if (*tkeys) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& k : spec::template_keys()) {
+        if (common.json) list.push_back({{"key", k.dotted()}, {"values", k.values}, {"doc", k.doc}});
+        else std::cout << fmt::format("{:<26} {:<40} {}\n", k.dotted(), k.values, k.doc);
+      }
+      if (common.json) std::cout << list.dump(2) << "\n";
     } else if (*tshow) {
       Template t = Catalog::standard().load(show_name, show_sets);
       std::cout << t.to_table() << "\n";

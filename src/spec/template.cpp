@@ -1,46 +1,10 @@
 #include "spec/template.hpp"
 
 #include <algorithm>
-#include <array>
-#include <charconv>
-#include <cmath>
-
-#include "crypto/crypto.hpp"
+#include "spec/keys.hpp"
 #include "spec/value.hpp"
 
 namespace gopcast {
-
-namespace {
-// Frame rates: 25, 29.97, "30000/1001". NTSC-style decimals map to their exact rationals.
-Rational parse_fps(spec::TableReader& r, std::string_view key) {
-  const toml::node* n = r.raw(key);
-  double value = 0;
-  if (auto s = n->as_string()) {
-    const std::string& text = s->get();
-    auto slash = text.find('/');
-    int num = 0, den = 1;
-    bool ok = false;
-    if (slash != std::string::npos) {
-      auto r1 = std::from_chars(text.data(), text.data() + slash, num);
-      auto r2 = std::from_chars(text.data() + slash + 1, text.data() + text.size(), den);
-      ok = r1.ec == std::errc() && r1.ptr == text.data() + slash && r2.ec == std::errc() &&
-           r2.ptr == text.data() + text.size() && den > 0;
-    }
-    if (!ok) r.fail_at(key, ErrorCode::InvalidKey, fmt::format("\"{}\" is not a frame rate (use 25, 29.97 or \"30000/1001\")", text));
-    const double value = static_cast<double>(num) / den;
-    if (!(value >= 1 && value <= 120)) r.fail_at(key, ErrorCode::OutOfRange, fmt::format("{} is out of range 1..120", text));
-    return Rational{num, den};
-  }
-  auto v = r.number(key, 1, 120);
-  value = *v;
-  for (int base : {24, 30, 60, 120}) {
-    double ntsc = base * 1000.0 / 1001.0;
-    if (std::abs(value - ntsc) < 0.006) return Rational{base * 1000, 1001};
-  }
-  if (std::floor(value) == value) return Rational{static_cast<int>(value), 1};
-  return Rational{static_cast<int>(std::lround(value * 1000)), 1000};
-}
-}  // namespace
 
 const EnumNames<Container>& enum_names(Container) {
   static const EnumNames<Container> names{{Container::mp4, "mp4"},   {Container::m4a, "m4a"}, {Container::mov, "mov"},
@@ -113,104 +77,15 @@ Template template_from_table(const toml::table& table, std::string name, const s
   t.name = std::move(name);
   spec::TableReader root(&table, "", origin);
   root.raw("base");  // consumed by the catalogue while merging
-  if (auto v = root.string("name")) t.name = *v;
-  if (auto v = root.string("description")) t.description = *v;
-
-  auto container = root.table("container");
-  if (auto v = container.enumerated<Container>("format", true)) t.container = *v;
-  container.finish();
-
-  auto video = root.table("video");
-  if (auto v = video.enumerated<VideoCodec>("codec", true)) t.video.codec = *v;
-  if (auto v = video.boolean("remove")) t.video.remove = *v;
-  if (auto v = video.choice("profile", {"", "baseline", "main", "high", "high10", "high422", "high444", "main10", "main444-8"}))
-    t.video.profile = *v;
-  if (auto v = video.choice("preset", {"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
-                                       "veryslow", "placebo"}))
-    t.video.preset = *v;
-  if (auto v = video.integer("crf", 0, 51)) t.video.crf = static_cast<int>(*v);
-  if (auto v = video.integer("qp", 0, 51)) t.video.qp = static_cast<int>(*v);
-  // 0 clears an inherited value, so `--set video.bitrate=0 --set video.crf=20` turns a
-  // bitrate preset into a quality-based one.
-  auto kbits = [&](const char* key, int64_t max) -> std::optional<int> {
-    auto v = video.integer(key, 0, max);
-    if (v && *v != 0 && *v < 10) video.fail_at(key, ErrorCode::OutOfRange, fmt::format("{} is out of range 10..{} (0 = none)", *v, max));
-    return v && *v ? std::optional<int>(static_cast<int>(*v)) : std::nullopt;
-  };
-  t.video.bitrate = kbits("bitrate", 100000);
-  t.video.maxrate = kbits("maxrate", 100000);
-  t.video.bufsize = kbits("bufsize", 200000);
-  if (auto v = video.integer("width", 16, 8192)) t.video.width = static_cast<int>(*v);
-  if (auto v = video.integer("height", 16, 8192)) t.video.height = static_cast<int>(*v);
-  if (video.raw("fps")) t.video.fps = parse_fps(video, "fps");
-  if (const toml::node* gop = video.raw("gop")) {
-    if (auto s = gop->as_string()) {
-      const std::string& text = s->get();
-      double secs = 0;
-      auto r = std::from_chars(text.data(), text.data() + text.size(), secs);
-      if (r.ec != std::errc() || std::string_view(r.ptr) != "s")
-        video.fail_at("gop", ErrorCode::InvalidKey, fmt::format("\"{}\" is not a GOP (use a frame count or seconds such as \"2s\")", text));
-      if (!(secs >= 0.1 && secs <= 60)) video.fail_at("gop", ErrorCode::OutOfRange, fmt::format("{} is out of range 0.1s..60s", text));
-      t.video.gop_seconds = secs;
-    } else {
-      t.video.gop_frames = static_cast<int>(*video.integer("gop", 1, 10000));
-    }
+  // Every key as the schema (spec/keys.hpp) has it, group by group.
+  for (const auto& k : spec::template_keys())
+    if (k.group.empty()) k.read(root, t);
+  for (const auto& group : spec::template_groups()) {
+    auto reader = root.table(group);
+    for (const auto& k : spec::template_keys())
+      if (k.group == group) k.read(reader, t);
+    reader.finish();
   }
-  if (auto v = video.string("pix_fmt")) t.video.pix_fmt = *v;
-  if (auto v = video.integer("threads", 0, 64)) t.video.threads = static_cast<int>(*v);
-  if (auto v = video.integer("rotate", 0, 270)) {
-    if (*v % 90 != 0) video.fail_at("rotate", ErrorCode::OutOfRange, "expected 0, 90, 180 or 270 (degrees clockwise)");
-    t.video.rotate = static_cast<int>(*v);
-  }
-  video.finish();
-
-  auto audio = root.table("audio");
-  if (auto v = audio.enumerated<AudioCodec>("codec", true)) t.audio.codec = *v;
-  if (auto v = audio.boolean("remove")) t.audio.remove = *v;
-  if (auto v = audio.integer("bitrate", 8, 1024)) t.audio.bitrate = static_cast<int>(*v);
-  if (auto v = audio.integer("sample_rate", 8000, 192000)) t.audio.sample_rate = static_cast<int>(*v);
-  if (auto v = audio.integer("channels", 1, 2)) t.audio.channels = static_cast<int>(*v);
-  if (auto v = audio.number("loudness", -70, -5)) t.audio.loudness = *v;
-  if (auto v = audio.number("true_peak", -9, 0)) t.audio.true_peak = *v;
-  audio.finish();
-
-  auto trans = root.table("trans");
-  if (auto v = trans.enumerated<RateMode>("mode")) t.trans.mode = *v;
-  if (auto v = trans.boolean("no_upscale")) t.trans.no_upscale = *v;
-  if (auto v = trans.boolean("cap_video_bitrate")) t.trans.cap_video_bitrate = *v;
-  if (auto v = trans.boolean("cap_audio_bitrate")) t.trans.cap_audio_bitrate = *v;
-  if (auto v = trans.enumerated<AspectMode>("aspect")) t.trans.aspect = *v;
-  trans.finish();
-
-  auto mux = root.table("mux");
-  if (auto v = mux.number("hls_segment_seconds", 1, 60)) t.mux.hls_segment_seconds = *v;
-  if (auto v = mux.integer("gif_loop", -1, 65535)) t.mux.gif_loop = static_cast<int>(*v);
-  if (auto v = mux.integer("gif_final_delay", 0, 65535)) t.mux.gif_final_delay = static_cast<int>(*v);
-  if (auto v = mux.boolean("faststart")) t.mux.faststart = *v;
-  mux.finish();
-
-  auto hls = root.table("hls");
-  if (auto v = hls.enumerated<HlsEncryption>("encryption")) t.hls.encryption = *v;
-  if (auto v = hls.string("key")) {
-    try {
-      // Decoded once, here: the plan carries the key's bytes.
-      if (!v->empty()) t.hls.key = crypto::block_from_hex(*v, "key");
-      else t.hls.key.reset();
-    } catch (const Error&) {
-      hls.fail_at("key", ErrorCode::OutOfRange, "expected 32 hex digits (a 128-bit AES key)");
-    }
-  }
-  if (auto v = hls.string("key_uri")) {
-    if (v->empty() || v->find_first_of("\"\r\n") != std::string::npos)
-      hls.fail_at("key_uri", ErrorCode::OutOfRange, "must be non-empty and hold no quote or line break");
-    t.hls.key_uri = *v;
-  }
-  if (auto v = hls.string("key_dir")) t.hls.key_dir = *v;
-  if (auto v = hls.integer("key_rotation", 0, 1000000)) t.hls.key_rotation = static_cast<int>(*v);
-  if (auto v = hls.enumerated<HlsPlaylistType>("playlist")) t.hls.playlist = *v;
-  if (auto v = hls.enumerated<HlsSegmentFormat>("segments")) t.hls.segments = *v;
-  if (auto v = hls.boolean("dash")) t.hls.dash = *v;
-  hls.finish();
   root.finish();
 
   // Rules that need several keys at once.
@@ -254,60 +129,15 @@ Template template_from_table(const toml::table& table, std::string name, const s
 }
 
 toml::table Template::to_table() const {
-  toml::table video_t;
-  video_t.insert("codec", std::string(to_string(video.codec)));
-  video_t.insert("remove", video.remove);
-  video_t.insert("profile", video.profile);
-  video_t.insert("preset", video.preset);
-  if (video.crf) video_t.insert("crf", *video.crf);
-  if (video.qp) video_t.insert("qp", *video.qp);
-  if (video.bitrate) video_t.insert("bitrate", *video.bitrate);
-  if (video.maxrate) video_t.insert("maxrate", *video.maxrate);
-  if (video.bufsize) video_t.insert("bufsize", *video.bufsize);
-  if (video.width) video_t.insert("width", *video.width);
-  if (video.height) video_t.insert("height", *video.height);
-  if (video.fps) {
-    if (video.fps->den == 1) video_t.insert("fps", video.fps->num);
-    else video_t.insert("fps", fmt::format("{}/{}", video.fps->num, video.fps->den));
-  }
-  if (video.gop_frames) video_t.insert("gop", *video.gop_frames);
-  if (video.gop_seconds) video_t.insert("gop", fmt::format("{}s", *video.gop_seconds));
-  video_t.insert("pix_fmt", video.pix_fmt);
-  video_t.insert("threads", video.threads);
-  video_t.insert("rotate", video.rotate);
-
-  toml::table audio_t;
-  audio_t.insert("codec", std::string(to_string(audio.codec)));
-  audio_t.insert("remove", audio.remove);
-  if (audio.bitrate) audio_t.insert("bitrate", *audio.bitrate);
-  if (audio.sample_rate) audio_t.insert("sample_rate", *audio.sample_rate);
-  if (audio.channels) audio_t.insert("channels", *audio.channels);
-  if (audio.loudness) audio_t.insert("loudness", *audio.loudness);
-  audio_t.insert("true_peak", audio.true_peak);
-
   toml::table out;
-  out.insert("name", name);
-  out.insert("description", description);
-  out.insert("container", toml::table{{"format", std::string(to_string(container))}});
-  out.insert("video", std::move(video_t));
-  out.insert("audio", std::move(audio_t));
-  out.insert("trans", toml::table{{"mode", std::string(to_string(trans.mode))},
-                                  {"no_upscale", trans.no_upscale},
-                                  {"cap_video_bitrate", trans.cap_video_bitrate},
-                                  {"cap_audio_bitrate", trans.cap_audio_bitrate},
-                                  {"aspect", std::string(to_string(trans.aspect))}});
-  out.insert("mux", toml::table{{"hls_segment_seconds", mux.hls_segment_seconds},
-                                {"gif_loop", mux.gif_loop},
-                                {"gif_final_delay", mux.gif_final_delay},
-                                {"faststart", mux.faststart}});
-  out.insert("hls", toml::table{{"encryption", std::string(to_string(hls.encryption))},
-                                {"key", hls.key ? crypto::to_hex(*hls.key) : std::string()},
-                                {"key_uri", hls.key_uri},
-                                {"key_dir", hls.key_dir},
-                                {"key_rotation", hls.key_rotation},
-                                {"playlist", std::string(to_string(hls.playlist))},
-                                {"segments", std::string(to_string(hls.segments))},
-                                {"dash", hls.dash}});
+  for (const auto& k : spec::template_keys())
+    if (k.group.empty()) k.write(*this, out);
+  for (const auto& group : spec::template_groups()) {
+    toml::table g;
+    for (const auto& k : spec::template_keys())
+      if (k.group == group) k.write(*this, g);
+    out.insert(group, std::move(g));
+  }
   return out;
 }
 

@@ -237,3 +237,28 @@ def test_json_result(derived, outdir):
     assert o["path"] == str(out) and o["template"] == "default-mp4"
     assert o["video_frames"] == decoded_frames(out)
     assert abs(o["media_info"]["format"]["duration"] - float(ffprobe(out)["format"]["duration"])) < 0.01
+
+
+def test_docs_list_every_template_key():
+    """docs/templates.md has a row for every key of the schema (`gopcast templates keys`),
+    in its group's section, and names no key the schema lacks."""
+    import re
+    from conftest import ROOT
+    keys = json.loads(run_gopcast("templates", "keys", "--json").stdout)
+    docs = (ROOT / "docs" / "templates.md").read_text()
+    # Sections "## `[video]`" ... up to the next "## ".
+    sections = {m.group(1): m.start() for m in re.finditer(r"^## `\[(\w+)\]`", docs, re.M)}
+    def section(group):
+        start = sections[group]
+        nxt = [s for s in sections.values() if s > start]
+        return docs[start:min(nxt) if nxt else len(docs)]
+    head = docs[:min(sections.values())]
+    for k in keys:
+        group, _, name = k["key"].rpartition(".")
+        where = head if group in ("", "container") else section(group)
+        assert re.search(rf"`{name}`|^{name} =", where, re.M), f"docs/templates.md does not list {k['key']}"
+    schema = {k["key"] for k in keys}
+    for group in sections:
+        for row in re.findall(r"^\| `(\w+)`(?:, `(\w+)`)?", section(group), re.M):
+            for name in filter(None, row):
+                assert f"{group}.{name}" in schema, f"docs/templates.md lists {group}.{name}, which is no key"
