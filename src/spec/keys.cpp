@@ -9,12 +9,10 @@ namespace gopcast::spec {
 
 namespace {
 
-// Accessors of one field of a Template, by group.
 template <typename T>
-using Field = std::function<T&(Template&)>;
-
-std::string range_text(int64_t min, int64_t max) { return fmt::format("{}..{}", min, max); }
-std::string range_text(double min, double max) { return fmt::format("{}..{}", min, max); }
+std::string range_text(T min, T max) {
+  return fmt::format("{}..{}", min, max);
+}
 
 KeySpec key(std::string group, std::string name, std::string values, std::string doc, std::string python) {
   KeySpec k;
@@ -36,14 +34,20 @@ KeySpec boolean(std::string group, std::string name, Get get, std::string doc) {
   return k;
 }
 
-// An int; `optional` ones are written only when set and read as None when absent.
-template <typename Get>
-KeySpec integer(std::string group, std::string name, int64_t min, int64_t max, Get get, std::string doc) {
+// An int or a number (`Scalar`) in [min, max]; optional ones are written only when set
+// and read as None when absent.
+template <typename Scalar, typename Get>
+KeySpec ranged(std::string group, std::string name, Scalar min, Scalar max, Get get, std::string doc) {
   using V = std::remove_reference_t<decltype(get(std::declval<Template&>()))>;
-  constexpr bool optional = !std::is_same_v<V, int>;
-  KeySpec k = key(group, name, range_text(min, max), std::move(doc), optional ? "int | None" : "int");
+  constexpr bool optional = !std::is_same_v<V, Scalar>;
+  const std::string py = std::is_same_v<Scalar, int> ? "int" : "float";
+  KeySpec k = key(group, name, range_text(min, max), std::move(doc), optional ? py + " | None" : py);
   k.read = [name, min, max, get](TableReader& r, Template& t) {
-    if (auto v = r.integer(name, min, max)) get(t) = static_cast<int>(*v);
+    if constexpr (std::is_same_v<Scalar, int>) {
+      if (auto v = r.integer(name, min, max)) get(t) = static_cast<int>(*v);
+    } else {
+      if (auto v = r.number(name, min, max)) get(t) = *v;
+    }
   };
   k.write = [name, get](const Template& t, toml::table& out) {
     const auto& v = get(const_cast<Template&>(t));
@@ -55,24 +59,13 @@ KeySpec integer(std::string group, std::string name, int64_t min, int64_t max, G
   };
   return k;
 }
-
+template <typename Get>
+KeySpec integer(std::string group, std::string name, int min, int max, Get get, std::string doc) {
+  return ranged<int>(std::move(group), std::move(name), min, max, get, std::move(doc));
+}
 template <typename Get>
 KeySpec number(std::string group, std::string name, double min, double max, Get get, std::string doc) {
-  using V = std::remove_reference_t<decltype(get(std::declval<Template&>()))>;
-  constexpr bool optional = !std::is_same_v<V, double>;
-  KeySpec k = key(group, name, range_text(min, max), std::move(doc), optional ? "float | None" : "float");
-  k.read = [name, min, max, get](TableReader& r, Template& t) {
-    if (auto v = r.number(name, min, max)) get(t) = *v;
-  };
-  k.write = [name, get](const Template& t, toml::table& out) {
-    const auto& v = get(const_cast<Template&>(t));
-    if constexpr (optional) {
-      if (v) out.insert(name, *v);
-    } else {
-      out.insert(name, v);
-    }
-  };
-  return k;
+  return ranged<double>(std::move(group), std::move(name), min, max, get, std::move(doc));
 }
 
 template <typename Get>
