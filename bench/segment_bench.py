@@ -146,6 +146,8 @@ def main():
     ap.add_argument("--inputs", default="480p,1080p", help="which derived inputs to run (480p, 1080p)")
     ap.add_argument("--memory-minutes", default="2,20", help="input lengths for rank 0's peak memory ('' to skip)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/gopcast-bench"))
+    ap.add_argument("--baseline", type=Path, help="another build (its folder, with src/gopcast) run in the same rounds: "
+                    "the new/old ratios show whether a change made the engine slower")
     args = ap.parse_args()
 
     cores = os.cpu_count() or 1
@@ -160,10 +162,15 @@ def main():
         out = args.work / "out" / f"{label}.mp4"
         out.parent.mkdir(parents=True, exist_ok=True)
         rows = []
-        r = interleaved({"f1": lambda: ffmpeg_cmd(src, out, args.preset, asm, 1),
-                         "g1": lambda: gopcast_cmd(src, out, args.preset, 1, args.segment_seconds),
-                         "fa": lambda: ffmpeg_cmd(src, out, args.preset, asm, None),
-                         "ga": lambda: gopcast_cmd(src, out, args.preset, cores, args.segment_seconds)}, out, args.repeat)
+        commands = {"f1": lambda: ffmpeg_cmd(src, out, args.preset, asm, 1),
+                    "g1": lambda: gopcast_cmd(src, out, args.preset, 1, args.segment_seconds),
+                    "fa": lambda: ffmpeg_cmd(src, out, args.preset, asm, None),
+                    "ga": lambda: gopcast_cmd(src, out, args.preset, cores, args.segment_seconds)}
+        if args.baseline:
+            old = args.baseline / "src" / "gopcast"
+            commands["b1"] = lambda: [str(old), *gopcast_cmd(src, out, args.preset, 1, args.segment_seconds)[1:]]
+            commands["ba"] = lambda: [str(old), *gopcast_cmd(src, out, args.preset, cores, args.segment_seconds)[1:]]
+        r = interleaved(commands, out, args.repeat)
         f1, g1, fa, ga = r["f1"], r["g1"], r["fa"], r["ga"]
         g1_json = json.loads(g1[2])
         print(f"## {args.minutes:g} min {label} ({src.name})\n")
@@ -173,6 +180,10 @@ def main():
         print(f"| gopcast 1 worker | {g1[0]:.1f} | {g1[1]:.1f} | {g1[3]:.0f} | {g1[0] / f1[0]:.3f} | {g1[1] / f1[1]:.3f} |")
         print(f"| ffmpeg default threads | {fa[0]:.1f} | {fa[1]:.1f} | {fa[3]:.0f} | | |")
         print(f"| gopcast {cores} workers | {ga[0]:.1f} | {ga[1]:.1f} | {ga[3]:.0f} | {ga[0] / fa[0]:.3f} | {ga[1] / fa[1]:.3f} |")
+        if args.baseline:
+            b1, ba = r["b1"], r["ba"]
+            print(f"| baseline build, 1 worker | {b1[0]:.1f} | {b1[1]:.1f} | {b1[3]:.0f} | this/baseline {g1[0] / b1[0]:.3f} | {g1[1] / b1[1]:.3f} |")
+            print(f"| baseline build, {cores} workers | {ba[0]:.1f} | {ba[1]:.1f} | {ba[3]:.0f} | this/baseline {ga[0] / ba[0]:.3f} | {ga[1] / ba[1]:.3f} |")
         print(f"\n{g1_json['parallel']['segments']} segments; output sizes: gopcast {g1_json['outputs'][0]['bytes']} bytes\n")
 
         ranks = [int(r) for r in args.ranks.split(",") if int(r) <= cores]

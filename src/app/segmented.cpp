@@ -135,67 +135,55 @@ ErrorCode code_of(std::exception_ptr e) {
   }
 }
 
-// What the whole task of the run computed (one-pass outputs), read after the dispatch.
-struct WholeStats {
-  std::vector<engine::TargetStats> per_output;
+// The plan of the run: one keyframe grid for every HLS output (their segments are
+// shared), whether a live playlist asks for its first segments early, the index and
+// the segments.
+struct SegmentPlan {
+  double grid = 0;
+  bool live = false;
+  plan::KeyframeIndex index;
+  std::vector<plan::Segment> segments;
 };
 
-}  // namespace
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepared, engine::JobContext ctx,
-                        const RunControl& control, int local_workers, sched::Transport* remote, double t_start) {
-  const TranscodeRequest& request = run_request.transcode;
-  const ParallelSettings& options = run_request.parallel;
-  const std::string engine_name = remote ? "mpi" : "local";
-  const int workers = local_workers + (remote ? remote->size() : 0);
-
-  const fs::path manifest_path = options.manifest.empty() ? default_manifest_path(request) : options.manifest;
-  if (!fs::is_directory(manifest_path.parent_path().empty() ? "." : manifest_path.parent_path()))
-    fail(ErrorCode::OutputNotWritable, "{}: manifest folder does not exist", manifest_path.string());
-
-  // One keyframe grid for every HLS output: their segments are shared.
-  double grid = 0;
+SegmentPlan plan_run(const TranscodeRequest& request, engine::JobContext& ctx, const ParallelSettings& options,
+                     const RunControl& control) {
+  SegmentPlan sp;
   for (size_t i = 0; i < ctx.plans.size(); ++i) {
     if (!ctx.segmented[i] || ctx.plans[i].video.keyframe_grid <= 0) continue;
     const double g = ctx.plans[i].video.keyframe_grid;
-    if (grid > 0 && std::abs(g - grid) > 1e-9)
+    if (sp.grid > 0 && std::abs(g - sp.grid) > 1e-9)
       fail(ErrorCode::Incompatible, "{}: outputs with different HLS segment lengths ({} s and {} s) cannot share segments",
-           request.outputs[i].path.string(), grid, g);
-    grid = g;
+           request.outputs[i].path.string(), sp.grid, g);
+    sp.grid = g;
   }
   // A live playlist is playable once its first HLS segment is out: that one is planned
   // as a short parallel segment and segments are handed out in order, not longest first.
-  bool live = false;
   for (size_t i = 0; i < ctx.plans.size(); ++i)
-    live = live || (ctx.segmented[i] && ctx.plans[i].hls.playlist == HlsPlaylistType::event);
-
-  // Index and plan.
-  plan::KeyframeIndex index;
-  std::vector<plan::Segment> segments;
-  const plan::PlanOptions plan_options{options.segment_seconds, grid, live ? grid : 0.0};
+    sp.live = sp.live || (ctx.segmented[i] && ctx.plans[i].hls.playlist == HlsPlaylistType::event);
+  const plan::PlanOptions plan_options{options.segment_seconds, sp.grid, sp.live ? sp.grid : 0.0};
   if (ctx.timeline.active()) {
     plan::TimelineCut cut = plan::cut_timeline(
         ctx.timeline,
         [&](size_t k, double start) {
           if (control.cancel && control.cancel->load()) fail(ErrorCode::Cancelled, "{}: cancelled", request.input.string());
           const auto& e = ctx.timeline.entries[k];
-          return engine::index_keyframes(e.path, e.video, grid, {}, start);
+          return engine::index_keyframes(e.path, e.video, sp.grid, {}, start);
         },
         plan_options);
-    index = std::move(cut.index);
-    segments = std::move(cut.segments);
-    ctx.duration = static_cast<double>(index.end_pts) / 1e6;
+    sp.index = std::move(cut.index);
+    sp.segments = std::move(cut.segments);
+    ctx.duration = static_cast<double>(sp.index.end_pts) / 1e6;
   } else {
-    index = engine::index_keyframes(ctx.input, ctx.streams.video, grid, ctx.clip);
-    segments = plan::plan_segments(index, plan_options);
+    sp.index = engine::index_keyframes(ctx.input, ctx.streams.video, sp.grid, ctx.clip);
+    sp.segments = plan::plan_segments(sp.index, plan_options);
   }
-  if (segments.empty()) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: no video frames to encode", request.input.string());
+  if (sp.segments.empty()) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: no video frames to encode", request.input.string());
+  return sp;
+}
 
-  // The job key: what the segments' bytes depend on.
+// What the segments' bytes depend on.
+sched::JobKeyParts key_parts(const TranscodeRequest& request, const engine::JobContext& ctx, const ParallelSettings& options,
+                             double grid) {
   sched::JobKeyParts key;
   key.input = file_identity(request.input);
   key.video_stream = ctx.streams.video;
@@ -213,44 +201,147 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   for (const auto& e : ctx.timeline.entries) key.timeline.push_back(file_identity(e.path));
   key.concat = ctx.timeline.active();
   key.fill_silence = request.fill_silence;
-  const std::string job_key = sched::job_key(key);
+  return key;
+}
 
-  // Resume: rows an earlier run of this same job recorded as done, whose files are whole.
-  std::vector<manifest::SegmentRecord> rows(segments.size());
-  for (size_t i = 0; i < segments.size(); ++i) rows[i].segment = segments[i];
+// The scheduler of this run, with what an earlier run of the same job finished taken
+// over (its manifest rows, whose files are whole) and the work folder ready.
+sched::SchedulerSetup resume_run(const engine::JobContext& ctx, const SegmentPlan& sp, const std::string& job_key,
+                                 const fs::path& manifest_path, const ParallelSettings& options, size_t& resumed) {
+  std::vector<manifest::SegmentRecord> rows(sp.segments.size());
+  for (size_t i = 0; i < sp.segments.size(); ++i) rows[i].segment = sp.segments[i];
   std::optional<manifest::Manifest> previous;
   try {
     previous = manifest::read(manifest_path);
   } catch (const Error& e) {
     log::warn("{}; starting over", e.what());
   }
-  const sched::Resumed resumed = sched::resume(previous, job_key, rows, [&](size_t row) {
+  const sched::Resumed r = sched::resume(previous, job_key, rows, [&](size_t row) {
     for (size_t o = 0; o < ctx.plans.size(); ++o)
-      if (ctx.segmented[o] && !engine::segment_file_complete(engine::segment_path(ctx, segments[row].index, o))) return false;
+      if (ctx.segmented[o] && !engine::segment_file_complete(engine::segment_path(ctx, sp.segments[row].index, o))) return false;
     return true;
   });
+  resumed = r.segments;
   std::error_code ec;
-  if (previous && !resumed.same_job) log::warn("{}: manifest of another job or plan; starting over", manifest_path.string());
-  if (!resumed.same_job) fs::remove_all(ctx.work_dir, ec);
+  if (previous && !r.same_job) log::warn("{}: manifest of another job or plan; starting over", manifest_path.string());
+  if (!r.same_job) fs::remove_all(ctx.work_dir, ec);
   fs::create_directories(ctx.work_dir, ec);
   if (ec) fail(ErrorCode::OutputNotWritable, "{}: cannot create work folder: {}", ctx.work_dir.string(), ec.message());
 
   sched::SchedulerSetup setup;
   setup.rows = std::move(rows);
-  setup.in_order = live;
+  setup.in_order = sp.live;
   setup.max_attempts = options.max_attempts;
   setup.audio_local = ctx.timeline.active();  // a concatenation's audio needs where every input sits
   for (size_t i = 0; i < ctx.plans.size(); ++i) {
     if (!ctx.segmented[i]) setup.whole = true;
     if (engine::has_audio(ctx, i) && !engine::segment_file_complete(engine::audio_path(ctx, i))) setup.audio = true;
   }
-  sched::Scheduler scheduler(std::move(setup));
-  if (resumed.segments > 0)
-    log::info("{}: resuming: {} of {} segments already done", request.input.string(), resumed.segments, segments.size());
+  return setup;
+}
+
+// The gather on a thread of its own: each segment is appended once it and the audio
+// are done (the dispatch loop marks them on the board).
+class GatherThread {
+ public:
+  GatherThread(const engine::JobContext& ctx, PreparedTranscode& prepared, const SegmentPlan& sp, const sched::Scheduler& scheduler)
+      : board_(sp.segments.size()), gather_(ctx, prepared.targets, prepared.staged) {
+    std::vector<bool> done(sp.segments.size());
+    for (size_t i = 0; i < done.size(); ++i) done[i] = scheduler.segment_done(i);
+    board_.preset(scheduler.audio_done(), scheduler.whole_done(), done);
+    thread_ = std::thread([this, &prepared, &sp] {
+      try {
+        for (size_t row = 0; row < sp.segments.size(); ++row) {
+          if (!board_.wait(static_cast<long>(row))) return;
+          gather_.append(sp.segments[row].index);
+        }
+        if (!board_.wait(-1)) return;  // the whole task may still be running
+        prepared.hls = gather_.finish();
+        finished_at_ = now_seconds();
+        done_ = true;
+      } catch (...) {
+        std::lock_guard lock(mutex_);
+        error_ = std::current_exception();
+      }
+    });
+  }
+  ~GatherThread() { stop(); }
+  void mark(const plan::Task& task) { board_.done(task); }
+  std::exception_ptr error() {
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+  bool done() const { return done_; }
+  double finished_at() const { return finished_at_; }
+  const std::vector<int64_t>& frames() const { return gather_.frames(); }
+  void stop() {
+    board_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  DoneBoard board_;
+  engine::Gather gather_;
+  std::mutex mutex_;
+  std::exception_ptr error_;
+  std::atomic<bool> done_{false};
+  std::atomic<double> finished_at_{0};
+  std::thread thread_;
+};
+
+// How this process's workers run a task: segments and audio on the engine, the
+// whole-input task (outputs that cannot be cut) straight into their staged files.
+struct LocalRunner {
+  const engine::JobContext& ctx;
+  PreparedTranscode& prepared;
+  std::vector<engine::TargetStats> whole;  // per output, written by the whole task
+
+  plan::TaskResult operator()(const plan::Task& task, int, const std::atomic<bool>& stop) {
+    const auto& failpoint = sched::failpoint();
+    if (task.kind != plan::TaskKind::whole) return engine::run_task(ctx, task, &stop, failpoint && failpoint->matches(task));
+    const double started = now_seconds();
+    std::vector<engine::Target> targets;
+    std::vector<size_t> which;
+    for (size_t i = 0; i < prepared.targets.size(); ++i)
+      if (!ctx.segmented[i]) {
+        targets.push_back(prepared.targets[i]);
+        which.push_back(i);
+      }
+    RunControl c;
+    c.cancel = &stop;
+    auto stats = engine::run_pipeline(ctx.input, prepared.streams, targets, c, engine::clip_span(ctx.clip));
+    whole.assign(prepared.targets.size(), engine::TargetStats{});
+    for (size_t k = 0; k < which.size(); ++k) whole[which[k]] = stats[k];
+    return plan::TaskResult{0, 0, now_seconds() - started};
+  }
+};
+
+}  // namespace
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepared, engine::JobContext ctx,
+                        const RunControl& control, int local_workers, sched::Transport* remote, double t_start) {
+  const TranscodeRequest& request = run_request.transcode;
+  const ParallelSettings& options = run_request.parallel;
+  const std::string engine_name = remote ? "mpi" : "local";
+  const int workers = local_workers + (remote ? remote->size() : 0);
+  const fs::path manifest_path = options.manifest.empty() ? default_manifest_path(request) : options.manifest;
+  if (!fs::is_directory(manifest_path.parent_path().empty() ? "." : manifest_path.parent_path()))
+    fail(ErrorCode::OutputNotWritable, "{}: manifest folder does not exist", manifest_path.string());
+
+  const SegmentPlan sp = plan_run(request, ctx, options, control);
+  const sched::JobKeyParts key = key_parts(request, ctx, options, sp.grid);
+  const std::string job_key = sched::job_key(key);
+  size_t resumed = 0;
+  sched::Scheduler scheduler(resume_run(ctx, sp, job_key, manifest_path, options, resumed));
+  if (resumed > 0) log::info("{}: resuming: {} of {} segments already done", request.input.string(), resumed, sp.segments.size());
   const double t_index = now_seconds();
   double t_encoded = 0;
-  std::atomic<double> t_gathered{0};  // set by the gather's thread
 
+  std::error_code ec;
   manifest::ManifestInfo info;
   info.job_key = job_key;
   info.input = request.input.string();
@@ -259,93 +350,45 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   for (const auto& o : request.outputs) info.outputs.push_back(o.path.string());
   info.gopcast_version = GOPCAST_VERSION;
   info.segment_seconds = options.segment_seconds;
-  info.grid_seconds = grid;
+  info.grid_seconds = sp.grid;
   info.workers = workers;
   info.engine = engine_name;
-  ManifestLog log_file(manifest_path, info, index);
+  ManifestLog log_file(manifest_path, info, sp.index);
+
+  auto gather = std::make_unique<GatherThread>(ctx, prepared, sp, scheduler);
   auto phases = [&] {
     std::map<std::string, double> p{{"index", t_index - t_start}};
     if (t_encoded > 0) p["encode"] = t_encoded - t_index;
-    if (t_gathered > 0) p["gather"] = std::max(0.0, t_gathered.load() - t_encoded);
+    if (gather->finished_at() > 0) p["gather"] = std::max(0.0, gather->finished_at() - t_encoded);
     return p;
   };
   log_file.write(scheduler.rows(), "running", phases(), true);
 
-  // The gather, on a thread of its own, appends each segment once it and the audio are done.
-  DoneBoard board(segments.size());
-  {
-    std::vector<bool> done_rows(segments.size());
-    for (size_t i = 0; i < segments.size(); ++i) done_rows[i] = scheduler.segment_done(i);
-    board.preset(scheduler.audio_done(), scheduler.whole_done(), done_rows);
-  }
-  engine::Gather gather(ctx, prepared.targets, prepared.staged);
-  std::mutex gather_mutex;
-  std::exception_ptr gather_error;
-  std::atomic<bool> gathered{false};
-  std::thread gatherer([&] {
-    try {
-      for (size_t row = 0; row < segments.size(); ++row) {
-        if (!board.wait(static_cast<long>(row))) return;
-        gather.append(segments[row].index);
-      }
-      if (!board.wait(-1)) return;  // the whole task may still be running
-      prepared.hls = gather.finish();
-      t_gathered = now_seconds();
-      gathered = true;
-    } catch (...) {
-      std::lock_guard lock(gather_mutex);
-      gather_error = std::current_exception();
-    }
-  });
-
   // The workers: threads of this process, and the remote ones.
-  WholeStats whole;
-  const auto& failpoint = sched::failpoint();
-  auto local = std::make_unique<sched::LocalTransport>(
-      local_workers,
-      [&](const plan::Task& task, int, const std::atomic<bool>& stop) -> plan::TaskResult {
-        if (task.kind != plan::TaskKind::whole) return engine::run_task(ctx, task, &stop, failpoint && failpoint->matches(task));
-        // Outputs that cannot be cut (stream copies, GIF palettes, audio only) in one
-        // pass, straight into their staged files.
-        const double started = now_seconds();
-        std::vector<engine::Target> targets;
-        std::vector<size_t> which;
-        for (size_t i = 0; i < prepared.targets.size(); ++i)
-          if (!ctx.segmented[i]) {
-            targets.push_back(prepared.targets[i]);
-            which.push_back(i);
-          }
-        RunControl c;
-        c.cancel = &stop;
-        auto stats = engine::run_pipeline(ctx.input, prepared.streams, targets, c, engine::clip_span(ctx.clip));
-        whole.per_output.assign(prepared.targets.size(), engine::TargetStats{});
-        for (size_t k = 0; k < which.size(); ++k) whole.per_output[which[k]] = stats[k];
-        return plan::TaskResult{0, 0, now_seconds() - started};
-      },
-      process::host_name());
+  LocalRunner runner{ctx, prepared, {}};
+  auto local = std::make_unique<sched::LocalTransport>(local_workers, std::ref(runner), process::host_name());
   std::unique_ptr<sched::CombinedTransport> combined;
   if (remote) combined = std::make_unique<sched::CombinedTransport>(*local, *remote);
   sched::Transport& transport = combined ? static_cast<sched::Transport&>(*combined) : *local;
 
   const std::string cancelled = request.input.string() + ": cancelled by a signal; rerun the same command to resume";
-  auto progress = [&] {
-    if (!control.progress) return;
-    Progress p;
-    p.frames = scheduler.frames_done();
-    p.seconds_total = ctx.duration;
-    p.seconds_done = index.total_frames > 0 ? ctx.duration * static_cast<double>(p.frames) / static_cast<double>(index.total_frames) : 0;
-    control.progress(p);
-  };
   sched::DispatchHooks hooks;
   hooks.taken = [&](const plan::Task&, int) { log_file.write(scheduler.rows(), "running", phases(), false); };
   hooks.done = [&](const plan::Task& task, int) {
     if (scheduler.finished()) t_encoded = now_seconds();
-    board.done(task);
+    gather->mark(task);
     log_file.write(scheduler.rows(), "running", phases(), false);
   };
   hooks.tick = [&] {
     if (log_file.dirty()) log_file.write(scheduler.rows(), "running", phases(), false);
-    progress();
+    if (!control.progress) return;
+    Progress p;
+    p.frames = scheduler.frames_done();
+    p.seconds_total = ctx.duration;
+    p.seconds_done = sp.index.total_frames > 0
+                         ? ctx.duration * static_cast<double>(p.frames) / static_cast<double>(sp.index.total_frames)
+                         : 0;
+    control.progress(p);
   };
   hooks.interrupt = [&]() -> std::optional<sched::Interrupt> {
     if (control.cancel && control.cancel->load()) {
@@ -355,27 +398,22 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
         return sched::Interrupt{std::make_exception_ptr(Error(f->code, f->message)), true};
       return sched::Interrupt{std::make_exception_ptr(Error(ErrorCode::Cancelled, cancelled)), true};
     }
-    std::lock_guard lock(gather_mutex);
-    if (gather_error) return sched::Interrupt{gather_error, false};
+    if (auto e = gather->error()) return sched::Interrupt{e, false};
     return std::nullopt;
   };
   std::exception_ptr error = sched::dispatch(scheduler, transport, hooks);
+  if (t_encoded == 0) t_encoded = now_seconds();  // every segment came from an earlier run
   // Every task is done (or the job stopped): the gather writes what is left.
-  while (!error && !gathered) {
-    {
-      std::lock_guard lock(gather_mutex);
-      if (gather_error) error = gather_error;
-    }
-    if (!error && control.cancel && control.cancel->load())
-      error = std::make_exception_ptr(Error(ErrorCode::Cancelled, cancelled));
-    if (!error) {
+  while (!error && !gather->done()) {
+    if (auto e = gather->error()) error = e;
+    else if (control.cancel && control.cancel->load()) error = std::make_exception_ptr(Error(ErrorCode::Cancelled, cancelled));
+    else {
       hooks.tick();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  board.stop();
-  gatherer.join();
-  if (!error && !gathered) error = gather_error;
+  gather->stop();
+  if (!error && !gather->done()) error = gather->error();
   // Every worker thread of this process ends before anything is cleaned up.
   combined.reset();
   local.reset();
@@ -398,7 +436,7 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
 
   std::vector<int64_t> frames(ctx.plans.size(), 0);
   for (size_t i = 0; i < frames.size(); ++i)
-    frames[i] = ctx.segmented[i] ? gather.frames()[i] : (whole.per_output.empty() ? 0 : whole.per_output[i].video_frames);
+    frames[i] = ctx.segmented[i] ? gather->frames()[i] : (runner.whole.empty() ? 0 : runner.whole[i].video_frames);
   RunResult result;
   result.input = request.input;
   result.outputs = publish(request, prepared, frames);
@@ -410,14 +448,15 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   ParallelSummary summary;
   summary.engine = engine_name;
   summary.workers = workers;
-  summary.segments = static_cast<int>(segments.size());
-  summary.resumed_segments = static_cast<int>(resumed.segments);
+  summary.segments = static_cast<int>(sp.segments.size());
+  summary.resumed_segments = static_cast<int>(resumed);
   summary.retried_segments = static_cast<int>(scheduler.retried());
   summary.manifest = manifest_path;
+  const double t_gathered = gather->finished_at();
   summary.phases = {{"index", t_index - t_start},
                     {"encode", t_encoded - t_index},
                     {"gather", std::max(0.0, t_gathered - t_encoded)},
-                    {"mux", t_muxed - t_gathered.load()}};
+                    {"mux", t_muxed - t_gathered}};
   log_file.write(scheduler.rows(), "done", summary.phases, true);
   fs::remove_all(ctx.work_dir, ec);
   rusage usage{};
