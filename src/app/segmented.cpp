@@ -84,40 +84,6 @@ class DoneBoard {
   bool audio_ = false, whole_ = false, stopped_ = false;
 };
 
-// The manifest as the run goes: rewritten whole at most once a second (a rewrite is
-// linear in the segments, which keeps the job linear too), at once when forced.
-class ManifestLog {
- public:
-  ManifestLog(fs::path path, manifest::ManifestInfo info, plan::KeyframeIndex index)
-      : path_(std::move(path)), info_(std::move(info)), index_(std::move(index)) {}
-  const fs::path& path() const { return path_; }
-  void write(const std::vector<manifest::SegmentRecord>& rows, const std::string& state,
-             const std::map<std::string, double>& phases, bool force) {
-    const double now = now_seconds();
-    if (!force && now - last_ < 1.0) {
-      dirty_ = true;  // a later call writes it once the second is over
-      return;
-    }
-    last_ = now;
-    dirty_ = false;
-    manifest::Manifest m;
-    m.info = info_;
-    m.info.state = state;
-    m.info.phases = phases;
-    m.index = index_;
-    m.segments = rows;
-    manifest::write(path_, m);
-  }
-  bool dirty() const { return dirty_; }
-
- private:
-  fs::path path_;
-  manifest::ManifestInfo info_;
-  plan::KeyframeIndex index_;
-  double last_ = -1e9;
-  bool dirty_ = false;
-};
-
 // Interruptions and failures part-way keep the manifest and the work folder for a
 // rerun to resume; bad input (nothing to resume) leaves neither.
 bool resumable(ErrorCode code) {
@@ -353,7 +319,7 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   info.grid_seconds = sp.grid;
   info.workers = workers;
   info.engine = engine_name;
-  ManifestLog log_file(manifest_path, info, sp.index);
+  manifest::Log log_file(manifest_path, info, sp.index);
 
   auto gather = std::make_unique<GatherThread>(ctx, prepared, sp, scheduler);
   auto phases = [&] {

@@ -18,6 +18,7 @@
 #include "app/report.hpp"
 #include "app/run.hpp"
 #include "ops/stills.hpp"
+#include "sched/simulate.hpp"
 #include "serve/server.hpp"
 #include "spec/catalog.hpp"
 #include "spec/keys.hpp"
@@ -192,6 +193,30 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--bind", serve_opts.bind, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
   add_common(serve_cmd, common, false);
 
+  // simulate
+  auto* sim_cmd = app.add_subcommand(
+      "simulate", "Run the scheduler, dispatch and gather of a segment-parallel job on simulated ranks (no media)");
+  sched::SimSetup sim;
+  std::string sim_manifest;
+  sim_cmd->add_option("--ranks", sim.ranks, "Simulated ranks")->capture_default_str();
+  sim_cmd->add_option("--segments", sim.segments, "Segments of the job")->capture_default_str();
+  sim_cmd->add_option("--segment-seconds", sim.segment_seconds, "Media seconds per segment")->capture_default_str();
+  sim_cmd->add_option("--fps", sim.fps, "Frames per second")->capture_default_str();
+  sim_cmd->add_option("--speed", sim.speed, "Media seconds one rank encodes per second")->capture_default_str();
+  sim_cmd->add_option("--jitter", sim.jitter, "Spread of a segment's encode time (fraction either way)")->capture_default_str();
+  sim_cmd->add_option("--audio-fraction", sim.audio_fraction,
+                      "The serial audio task's encode time as a fraction of the video's (0: no audio)")
+      ->capture_default_str();
+  sim_cmd->add_option("--segment-bytes", sim.segment_bytes, "Encoded bytes per segment")->capture_default_str();
+  sim_cmd->add_option("--gather-bytes-per-second", sim.gather_bytes_per_second, "The gather's write speed")->capture_default_str();
+  sim_cmd->add_option("--message-seconds", sim.message_seconds, "Latency of one message to or from a rank")->capture_default_str();
+  sim_cmd->add_option("--failure-rate", sim.failure_rate, "Fraction of first attempts that fail and are retried")->capture_default_str();
+  sim_cmd->add_option("--max-attempts", sim.max_attempts, "Tries of one segment")->capture_default_str();
+  sim_cmd->add_flag("--in-order", sim.in_order, "Hand segments out in timeline order (a live playlist)");
+  sim_cmd->add_option("--manifest", sim_manifest, "Write the run's HDF5 manifest here, as a real run does");
+  sim_cmd->add_option("--seed", sim.seed, "Seed of the synthetic encode times")->capture_default_str();
+  add_common(sim_cmd, common);
+
   // submit, jobs, pipelines
   cli::JobsCli jobs_cli(app, common.json, g_cancel);
   cli::StillsCli stills_cli(app, common.json, g_cancel);
@@ -261,6 +286,16 @@ int main(int argc, char** argv) {
       serve::Server server(serve_opts);
       std::cout << fmt::format("serving {} at {}", server.root().string(), server.url()) << std::endl;
       server.run(g_cancel);
+    } else if (*sim_cmd) {
+      sim.manifest = sim_manifest;
+      const sched::SimReport r = sched::simulate(sim);
+      if (common.json) std::cout << sched::to_json(r).dump(2) << "\n";
+      else
+        std::cout << fmt::format(
+            "{} segments on {} ranks: speed-up {:.1f}x, efficiency {:.1f}%, first segment at {:.1f} s of {:.1f} s\n"
+            "coordinator: {:.3f} CPU s ({:.2f} us per segment), peak RSS {} KiB, {} manifest writes ({:.1f} ms each), {} retried\n",
+            sim.segments, sim.ranks, r.speedup, 100 * r.efficiency, r.first_segment_seconds, r.makespan_seconds,
+            r.coordinator_cpu_seconds, r.coordinator_us_per_segment, r.peak_rss_kib, r.manifest_writes, 1e3 * r.manifest_write_seconds, r.retried);
     } else if (*version_cmd) {
       nlohmann::json v = {{"gopcast", GOPCAST_VERSION_STRING},
                           {"libavcodec", av::libavcodec_version()},

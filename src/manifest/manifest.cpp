@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -637,6 +638,29 @@ std::optional<Manifest> read(const fs::path& path) {
   } catch (const Error& e) {
     fail(ErrorCode::ResourceContentBad, "{}: not a gopcast manifest ({})", path.string(), e.what());
   }
+}
+
+Log::Log(fs::path path, ManifestInfo info, plan::KeyframeIndex index) : path_(std::move(path)) {
+  manifest_.info = std::move(info);
+  manifest_.index = std::move(index);
+}
+
+void Log::write(const std::vector<SegmentRecord>& rows, const std::string& state, const std::map<std::string, double>& phases,
+                bool force) {
+  auto seconds = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
+  const double now = seconds();
+  if (!force && now - last_ < 1.0) {
+    dirty_ = true;
+    return;
+  }
+  last_ = now;
+  dirty_ = false;
+  manifest_.info.state = state;
+  manifest_.info.phases = phases;
+  manifest_.segments = rows;
+  manifest::write(path_, manifest_);
+  ++writes_;
+  write_seconds_ += seconds() - now;
 }
 
 }  // namespace gopcast::manifest

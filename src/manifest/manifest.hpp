@@ -64,4 +64,26 @@ void write(const std::filesystem::path& path, const Manifest& manifest);
 // but is not a gopcast manifest of a schema this version reads.
 std::optional<Manifest> read(const std::filesystem::path& path);
 
+// The manifest as a run goes: rewritten whole at most once a second (a rewrite is
+// linear in the segments, which keeps the run linear too), at once when forced.
+class Log {
+ public:
+  Log(std::filesystem::path path, ManifestInfo info, plan::KeyframeIndex index);
+  const std::filesystem::path& path() const { return path_; }
+  void write(const std::vector<SegmentRecord>& rows, const std::string& state, const std::map<std::string, double>& phases,
+             bool force);
+  // A write was skipped within the second: the next call writes.
+  bool dirty() const { return dirty_; }
+  size_t writes() const { return writes_; }
+  double write_seconds() const { return write_seconds_; }  // spent writing, in all
+
+ private:
+  std::filesystem::path path_;
+  Manifest manifest_;
+  double last_ = -1e9;
+  bool dirty_ = false;
+  size_t writes_ = 0;
+  double write_seconds_ = 0;
+};
+
 }  // namespace gopcast::manifest

@@ -16,6 +16,7 @@ std::exception_ptr dispatch(Scheduler& scheduler, Transport& transport, const Di
   std::vector<W> state(static_cast<size_t>(n), W::starting);
   int active = n;
   std::exception_ptr error;
+  bool cancelled = false;  // the error is a worker's Cancelled
   bool signalled = false;
 
   auto release = [&](int w) {
@@ -25,28 +26,42 @@ std::exception_ptr dispatch(Scheduler& scheduler, Transport& transport, const Di
     --active;
     transport.release(w);
   };
+  // Workers waiting for a task, local ones apart: a local worker can take any task, so
+  // when one of them finds none, no remote worker will either. Waking them is linear in
+  // the tasks handed out, not in the workers (a retry wakes one, not a thousand).
+  std::vector<int> idle_local, idle_remote;
+  auto give = [&](int w) -> bool {
+    if (auto t = scheduler.take(w, transport.host(w), transport.local(w))) {
+      transport.assign(w, *t);
+      state[static_cast<size_t>(w)] = W::busy;
+      if (hooks.taken) hooks.taken(*t, w);
+      return true;
+    }
+    return false;
+  };
   // A free worker gets the next task; with none waiting it stays idle while tasks in
   // flight may still fail and come back, and is released once none can.
   auto hand_out = [&](int w) {
     auto& s = state[static_cast<size_t>(w)];
     if (s == W::released) return;
     if (!error) {
-      if (auto t = scheduler.take(w, transport.host(w), transport.local(w))) {
-        transport.assign(w, *t);
-        s = W::busy;
-        if (hooks.taken) hooks.taken(*t, w);
-        return;
-      }
+      if (give(w)) return;
       if (!scheduler.finished()) {
         s = W::idle;
+        (transport.local(w) ? idle_local : idle_remote).push_back(w);
         return;
       }
     }
     release(w);
   };
   auto wake_idle = [&] {
-    for (int w = 0; w < n; ++w)
-      if (state[static_cast<size_t>(w)] == W::idle) hand_out(w);
+    for (auto* idle : {&idle_local, &idle_remote})
+      while (!idle->empty()) {
+        const int w = idle->back();
+        if (!error && !scheduler.finished() && !give(w)) break;
+        idle->pop_back();
+        if (state[static_cast<size_t>(w)] == W::idle) release(w);
+      }
   };
   auto stop = [&](std::exception_ptr e) {
     if (error) return;
@@ -57,10 +72,18 @@ std::exception_ptr dispatch(Scheduler& scheduler, Transport& transport, const Di
 
   while (active > 0) {
     if (hooks.tick) hooks.tick();
-    if (!error && hooks.interrupt)
+    if (hooks.interrupt && !signalled)
       if (auto i = hooks.interrupt()) {
-        signalled = i->signalled;
-        stop(i->error);
+        if (!error) {
+          signalled = i->signalled;
+          stop(i->error);
+        } else if (i->signalled) {
+          // A signalled worker reported its cancelled task before this process saw the
+          // signal: the job was signalled, and the interrupt knows why (a rank that
+          // died is named); the loop no longer waits for tasks that will not come back.
+          signalled = true;
+          if (cancelled) error = i->error;
+        }
       }
     if (error && signalled) break;  // the workers were signalled too
     auto ev = transport.next(std::chrono::milliseconds(100));
@@ -88,6 +111,7 @@ std::exception_ptr dispatch(Scheduler& scheduler, Transport& transport, const Di
           stop(std::make_exception_ptr(Error(f.code, fmt::format("{} failed on attempt {} of {}: {}", plan::describe(ev->task),
                                                                   ev->task.attempt, scheduler.max_attempts(), f.message))));
         } else {
+          cancelled = f.code == ErrorCode::Cancelled;
           stop(std::make_exception_ptr(Error(f.code, f.message)));
         }
         break;

@@ -295,6 +295,50 @@ TEST(Dispatch, AnInterruptStopsTheJobAndReleasesEveryWorker) {
   EXPECT_FALSE(sch.finished());
 }
 
+// Two remote workers: worker 0 died holding its task (it never answers), worker 1 was
+// signalled and answers with Cancelled before this process sees the signal. The loop
+// must not wait for worker 0, and the error is the interrupt's (which names the dead
+// rank), not the consequence.
+class DeadAndSignalled final : public Transport {
+ public:
+  int size() const override { return 2; }
+  bool local(int) const override { return false; }
+  std::string host(int) const override { return "node"; }
+  void assign(int worker, const Task& task) override { held_[worker] = task; }
+  void release(int worker) override { released_.insert(worker); }
+  std::optional<WorkerEvent> next(std::chrono::milliseconds) override {
+    if (ready_ < 2) return WorkerEvent{WorkerEvent::Kind::ready, ready_++, {}, {}, {}};
+    if (!answered_ && held_.count(1)) {
+      answered_ = true;
+      return WorkerEvent{WorkerEvent::Kind::failed, 1, held_[1], {}, TaskFailure{ErrorCode::Cancelled, "in.mp4: cancelled (on rank 2)"}};
+    }
+    if (++idle_turns_ > 1000) throw std::runtime_error("the loop waits for a task that will not come back");
+    return std::nullopt;
+  }
+  void stop() override {}
+  int idle_turns_ = 0;
+  std::set<int> released_;
+
+ private:
+  int ready_ = 0;
+  bool answered_ = false;
+  std::map<int, Task> held_;
+};
+
+TEST(Dispatch, AWorkersCancellationBeforeTheSignalDoesNotWaitForADeadRank) {
+  Scheduler sch(setup_of(std::vector<int64_t>(10, 24)));
+  DeadAndSignalled t;
+  DispatchHooks hooks;
+  hooks.interrupt = [&]() -> std::optional<Interrupt> {
+    if (t.idle_turns_ < 3) return std::nullopt;  // the signal reaches this process a little later
+    return Interrupt{std::make_exception_ptr(Error(ErrorCode::TranscodeFailed, "rank 1 (pid 7 on node) died")), true};
+  };
+  std::exception_ptr e = dispatch(sch, t, hooks);
+  ASSERT_NE(e, nullptr);
+  expect_error([&] { std::rethrow_exception(e); }, ErrorCode::TranscodeFailed, {"rank 1", "died"});
+  EXPECT_LT(t.idle_turns_, 10);
+}
+
 TEST(Dispatch, RetryableCodes) {
   EXPECT_TRUE(retryable(ErrorCode::TranscodeFailed));
   EXPECT_TRUE(retryable(ErrorCode::Internal));
