@@ -1,7 +1,5 @@
 #include "app/segmented.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -425,8 +423,7 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
                     {"mux", t_muxed - t_gathered}};
   log_file.write(scheduler.rows(), "done", summary.phases, true);
   fs::remove_all(ctx.work_dir, ec);
-  rusage usage{};
-  if (::getrusage(RUSAGE_SELF, &usage) == 0) summary.coordinator_peak_rss_kib = usage.ru_maxrss;
+  summary.coordinator_peak_rss_kib = process::peak_rss_kib();
   result.parallel = summary;
   result.seconds = now_seconds() - t_start;
   return result;

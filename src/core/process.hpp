@@ -48,4 +48,7 @@ std::string self_exe();
 // messages about ranks name a node by.
 std::string host_name();
 
+// This process's peak resident memory so far, in KiB (0 when the system cannot say).
+long peak_rss_kib();
+
 }  // namespace gopcast::process

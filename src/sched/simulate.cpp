@@ -1,6 +1,5 @@
 #include "sched/simulate.hpp"
 
-#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/process.hpp"
 #include "manifest/manifest.hpp"
 #include "sched/dispatch.hpp"
 
@@ -34,11 +34,14 @@ double cpu_seconds() {
 
 void check_setup(const SimSetup& s) {
   auto in = [](double v, double lo, double hi, const char* key) {
-    if (!(v >= lo && v <= hi)) fail(ErrorCode::OutOfRange, "{}: {} is out of range [{}, {}]", key, v, lo, hi);
+    if (!(v >= lo && v <= hi)) fail(ErrorCode::OutOfRange, "{}: {} is out of range {}..{}", key, v, lo, hi);
   };
   in(s.ranks, 1, 1'000'000, "--ranks");
   in(static_cast<double>(s.segments), 1, 1e8, "--segments");
-  in(s.segment_seconds, 0.04, kMaxSegmentSeconds, "--segment-seconds");
+  // A simulated segment holds at least one frame: 0 (one segment, for a real job) is no
+  // length here.
+  if (check_segment_seconds(s.segment_seconds, "--segment-seconds") <= 0)
+    fail(ErrorCode::OutOfRange, "--segment-seconds: {} is out of range: a simulated segment needs a length", s.segment_seconds);
   in(s.fps, 1, 1000, "--fps");
   in(s.speed, 1e-3, 1e4, "--speed");
   in(s.jitter, 0, 0.99, "--jitter");
@@ -47,7 +50,7 @@ void check_setup(const SimSetup& s) {
   in(s.gather_bytes_per_second, 1, 1e13, "--gather-bytes-per-second");
   in(s.message_seconds, 0, 10, "--message-seconds");
   in(s.failure_rate, 0, 1, "--failure-rate");
-  in(s.max_attempts, 1, kMaxAttempts, "--max-attempts");
+  check_max_attempts(s.max_attempts, "--max-attempts");
 }
 
 // Workers on a virtual clock: a task assigned at time t reports back at t + the time
@@ -174,7 +177,7 @@ SimReport simulate(const SimSetup& setup) {
   }
 
   SchedulerSetup ss;
-  ss.rows = rows;
+  ss.rows = std::move(rows);  // the scheduler's rows are the run's only copy, as in a real run
   ss.audio = setup.audio_fraction > 0;
   ss.in_order = setup.in_order;
   ss.max_attempts = setup.max_attempts;
@@ -228,8 +231,7 @@ SimReport simulate(const SimSetup& setup) {
   r.ok = !error && scheduler.finished() && gather.complete();
   r.coordinator_cpu_seconds = cpu_seconds() - cpu_start;
   r.coordinator_us_per_segment = r.coordinator_cpu_seconds / static_cast<double>(n) * 1e6;
-  rusage usage{};
-  if (::getrusage(RUSAGE_SELF, &usage) == 0) r.peak_rss_kib = usage.ru_maxrss;
+  r.peak_rss_kib = process::peak_rss_kib();
   if (error) std::rethrow_exception(error);
   return r;
 }
