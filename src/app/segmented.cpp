@@ -378,6 +378,13 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   }
   gather->stop();
   if (!error && !gather->done()) error = gather->error();
+  if (!error && control.progress) {
+    // The last line says 100 %, however quickly the run went between two ticks.
+    Progress p;
+    p.frames = scheduler.frames_done();
+    p.seconds_done = p.seconds_total = ctx.duration;
+    control.progress(p);
+  }
   // Every worker thread of this process ends before anything is cleaned up.
   combined.reset();
   local.reset();
