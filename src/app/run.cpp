@@ -5,6 +5,7 @@
 
 #include "app/prepare.hpp"
 #include "app/segmented.hpp"
+#include "av/input.hpp"
 #include "core/error.hpp"
 #include "sched/failpoint.hpp"
 
@@ -61,10 +62,11 @@ void serve(const RunRequest& request, sched::WorkerChannel& channel, const std::
   // The plans are derived on the first task: a job with nothing to cut releases its
   // workers at once, before they probe anything.
   std::optional<engine::JobContext> ctx;
+  av::InputCache inputs;  // this rank's: opened once, seeked from task to task
   const auto& failpoint = sched::failpoint();
   sched::serve(channel, [&](const plan::Task& task) {
     if (!ctx) ctx = job_context(request.transcode);
-    return engine::run_task(*ctx, task, cancel, failpoint && failpoint->matches(task));
+    return engine::run_task(*ctx, task, cancel, &inputs, failpoint && failpoint->matches(task));
   });
 }
 

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "av/input.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
@@ -258,11 +259,13 @@ class GatherThread {
 struct LocalRunner {
   const engine::JobContext& ctx;
   PreparedTranscode& prepared;
+  std::vector<av::InputCache> inputs;      // per worker: opened once, seeked from task to task
   std::vector<engine::TargetStats> whole;  // per output, written by the whole task
 
-  plan::TaskResult operator()(const plan::Task& task, int, const std::atomic<bool>& stop) {
+  plan::TaskResult operator()(const plan::Task& task, int worker, const std::atomic<bool>& stop) {
     const auto& failpoint = sched::failpoint();
-    if (task.kind != plan::TaskKind::whole) return engine::run_task(ctx, task, &stop, failpoint && failpoint->matches(task));
+    if (task.kind != plan::TaskKind::whole)
+      return engine::run_task(ctx, task, &stop, &inputs.at(static_cast<size_t>(worker)), failpoint && failpoint->matches(task));
     const double started = now_seconds();
     std::vector<engine::Target> targets;
     std::vector<size_t> which;
@@ -329,7 +332,7 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   log_file.write(scheduler.rows(), "running", phases(), true);
 
   // The workers: threads of this process, and the remote ones.
-  LocalRunner runner{ctx, prepared, {}};
+  LocalRunner runner{ctx, prepared, std::vector<av::InputCache>(static_cast<size_t>(local_workers)), {}};
   auto local = std::make_unique<sched::LocalTransport>(local_workers, std::ref(runner), process::host_name());
   std::unique_ptr<sched::CombinedTransport> combined;
   if (remote) combined = std::make_unique<sched::CombinedTransport>(*local, *remote);

@@ -98,6 +98,7 @@ int Input::select(AVMediaType type, std::string_view selector, std::string_view 
 
 bool Input::read(AVPacket* packet) {
   int ret = av_read_frame(ctx_.get(), packet);
+  fresh_ = false;
   if (ret == AVERROR_EOF) return false;
   if (ret < 0) {
     int64_t pos = ctx_->pb ? avio_tell(ctx_->pb) : -1;
@@ -135,12 +136,26 @@ void Input::rewind() {
   Input fresh = open(path_);
   ctx_ = std::move(fresh.ctx_);
   end_us_ = 0;
+  fresh_ = true;
 }
 
 int64_t Input::start_time() const { return ctx_->start_time == AV_NOPTS_VALUE ? 0 : ctx_->start_time; }
 
 double Input::duration_seconds() const {
   return ctx_->duration == AV_NOPTS_VALUE ? 0.0 : static_cast<double>(ctx_->duration) / AV_TIME_BASE;
+}
+
+Input& InputCache::get(const fs::path& path) {
+  for (auto it = open_.begin(); it != open_.end(); ++it)
+    if (it->path() == path) {
+      open_.splice(open_.begin(), open_, it);
+      return open_.front();
+    }
+  Input input = Input::open(path);
+  ++opens_;
+  if (open_.size() >= capacity_) open_.pop_back();
+  open_.push_front(std::move(input));
+  return open_.front();
 }
 
 }  // namespace gopcast::av

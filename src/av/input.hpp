@@ -1,6 +1,8 @@
 #pragma once
 // A demuxed input file.
+#include <cstddef>
 #include <filesystem>
+#include <list>
 #include <string_view>
 
 #include "av/handles.hpp"
@@ -32,6 +34,10 @@ class Input {
   // index survived, which demuxers report as a normal end of file).
   void check_complete() const;
 
+  // True until the first packet is read (after opening or a rewind): reading from here
+  // starts at the file's first packet without a seek.
+  bool fresh() const { return fresh_; }
+
   // Seeks so that the next packet read for `stream` is the keyframe at or before `ts`.
   void seek(int stream, int64_t ts);
   // Back to the first packet (the file is reopened: AVStream pointers taken before
@@ -48,6 +54,27 @@ class Input {
   InputContextPtr ctx_;
   std::filesystem::path path_;
   int64_t end_us_ = 0;  // the latest packet end seen, in AV_TIME_BASE units from the start
+  bool fresh_ = true;
+};
+
+// The inputs one worker keeps open between its tasks. Opening a long MP4 reads its
+// whole sample table (a tenth of a CPU second and 100+ MB at 10 hours), so a worker
+// opens each input once and seeks from task to task; a seek gives the packets a fresh
+// open and the same seek give, so the output is the same bytes. Not thread-safe: one
+// per worker. At most `capacity` inputs stay open (a concatenation has many): the one
+// used least recently is closed first.
+class InputCache {
+ public:
+  explicit InputCache(size_t capacity = 3) : capacity_(capacity == 0 ? 1 : capacity) {}
+  // The open input of `path`, opened on first use (Input::open's errors).
+  Input& get(const std::filesystem::path& path);
+  // Files opened so far.
+  int opens() const { return opens_; }
+
+ private:
+  size_t capacity_;
+  std::list<Input> open_;  // most recently used first
+  int opens_ = 0;
 };
 
 }  // namespace gopcast::av

@@ -469,8 +469,8 @@ struct Chain {
 // not keyframe-exact everywhere (MPEG-TS seeks by decoding time and can land on a P
 // frame), so the first video keyframe after the seek is checked and the seek backs
 // off until that keyframe is at or before `start`. Packets before it are dropped.
-// Returns false when the stream has no keyframe from there on. `input` must be freshly
-// opened (a span from the top needs no seek at all).
+// Returns false when the stream has no keyframe from there on. `input` may have been
+// read before (a worker's kept input): a span from the top goes back to the first packet.
 bool seek_to_keyframe(av::Input& input, int video, int64_t start, int64_t offset, int64_t origin, AVPacket* packet) {
   const AVRational tb = input.stream(video)->time_base;
   for (int64_t backoff_s = 0;; backoff_s = backoff_s ? backoff_s * 2 : 1) {
@@ -478,7 +478,7 @@ bool seek_to_keyframe(av::Input& input, int video, int64_t start, int64_t offset
     // `origin` (the clip's start, stream time base) puts the container's start below zero.
     const bool from_top = backoff_s > 3600 || start - back + origin <= 0;
     if (!from_top) input.seek(video, start - back + offset);
-    else if (backoff_s > 0) input.rewind();
+    else if (!input.fresh()) input.rewind();
     while (input.read(packet)) {
       // From the top, decoding starts with the stream's first packet, whatever its flags.
       if (packet->stream_index == video && from_top) return true;
@@ -510,7 +510,8 @@ struct Analysis {
 std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& streams, const std::vector<Target>& targets,
                                   Pass pass, const RunControl& control, const Span& given,
                                   Analysis& found) {
-  av::Input input = av::Input::open(path);
+  std::optional<av::Input> opened;  // without a worker's kept inputs, this pass's own
+  av::Input& input = control.inputs ? control.inputs->get(path) : opened.emplace(av::Input::open(path));
   // The span in the video stream's time base from here on (or its own without video).
   Span span = given;
   if (span.time_base.num == 0) span.time_base = streams.video >= 0 ? input.stream(streams.video)->time_base : AV_TIME_BASE_Q;
@@ -616,13 +617,19 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
   if (span.start != INT64_MIN && streams.video >= 0) {
     pending = seek_to_keyframe(input, streams.video, span.start, voffset,
                                av_rescale_q(span.origin, AV_TIME_BASE_Q, vtb), packet.get());
-  } else if (span.start != INT64_MIN && streams.audio >= 0) {
-    // Audio alone (the audio task of a clip): every audio packet can start decoding, so
-    // a seek a second before the start does, instead of decoding from the top; frames
-    // before the start are dropped by their times as always.
-    const AVRational atb = input.stream(streams.audio)->time_base;
-    const int64_t at = av_rescale_q(span.start, vtb, atb) + aoffset - av_rescale_q(1, AVRational{1, 1}, atb);
-    if (at > av_rescale_q(input.start_time(), AV_TIME_BASE_Q, atb)) input.seek(streams.audio, at);
+  } else {
+    bool sought = false;
+    if (span.start != INT64_MIN && streams.audio >= 0) {
+      // Audio alone (the audio task of a clip): every audio packet can start decoding, so
+      // a seek a second before the start does, instead of decoding from the top; frames
+      // before the start are dropped by their times as always.
+      const AVRational atb = input.stream(streams.audio)->time_base;
+      const int64_t at = av_rescale_q(span.start, vtb, atb) + aoffset - av_rescale_q(1, AVRational{1, 1}, atb);
+      sought = at > av_rescale_q(input.start_time(), AV_TIME_BASE_Q, atb);
+      if (sought) input.seek(streams.audio, at);
+    }
+    // From the top: a kept input that was read before goes back to its first packet.
+    if (!sought && !input.fresh()) input.rewind();
   }
   av::PacketPtr copy = av::make_packet();
   av::FramePtr frame = av::make_frame();

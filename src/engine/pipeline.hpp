@@ -13,6 +13,10 @@
 #include "plan/timeline.hpp"
 #include "spec/job.hpp"
 
+namespace gopcast::av {
+class InputCache;
+}
+
 namespace gopcast::engine {
 
 struct Progress {
@@ -27,6 +31,8 @@ struct RunControl {
   int decoder_threads = 0;  // 0: as many as libav likes
   // >= 0: fail once this many video frames are encoded (GOPCAST_FAILPOINT, sched/failpoint.hpp).
   int64_t fail_after_frames = -1;
+  // A worker's kept inputs (seeked from task to task); null: each pass opens its own.
+  av::InputCache* inputs = nullptr;
 };
 
 // One output of a pipeline run.

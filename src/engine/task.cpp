@@ -55,7 +55,8 @@ bool has_audio(const JobContext& ctx, size_t output) {
   return ctx.segmented[output] && ctx.plans[output].audio.present && ctx.streams.audio >= 0;
 }
 
-TaskResult run_task(const JobContext& ctx, const Task& task, const std::atomic<bool>* cancel, bool inject_failure) {
+TaskResult run_task(const JobContext& ctx, const Task& task, const std::atomic<bool>* cancel, av::InputCache* inputs,
+                    bool inject_failure) {
   const double started = now_seconds();
   std::vector<Target> targets;
   std::vector<size_t> outputs;
@@ -85,6 +86,7 @@ TaskResult run_task(const JobContext& ctx, const Task& task, const std::atomic<b
   RunControl control;
   control.cancel = cancel;
   control.decoder_threads = 1;  // the parallelism is in the segments
+  control.inputs = inputs;
   if (inject_failure) {
     if (task.kind != TaskKind::segment)
       fail<MediaError>(ErrorCode::TranscodeFailed, "{}: failpoint: {} failed as GOPCAST_FAILPOINT asks", ctx.input.string(),

@@ -3,7 +3,7 @@
 // segmented output, or the whole timeline's audio, encoded from the input into segment
 // files in the job's work folder (engine/segment_file.hpp). Every rank derives the same
 // JobContext from the same request, opens the input itself (a shared filesystem on a
-// cluster) and decodes from the keyframe before its segment.
+// cluster) once, keeps it open and seeks to the keyframe before each of its segments.
 //
 // Determinism: the plan depends only on the input, the templates and the segment
 // length, and every segment encoder's threading is fixed (the template's video.threads,
@@ -54,8 +54,10 @@ std::filesystem::path segment_path(const JobContext& ctx, int segment, size_t ou
 std::filesystem::path audio_path(const JobContext& ctx, size_t output);
 bool has_audio(const JobContext& ctx, size_t output);
 
-// Runs an audio or segment task (never a whole task) on this rank. `inject_failure`: the
-// task fails part-way (GOPCAST_FAILPOINT, sched/failpoint.hpp).
-TaskResult run_task(const JobContext& ctx, const Task& task, const std::atomic<bool>* cancel, bool inject_failure = false);
+// Runs an audio or segment task (never a whole task) on this rank. `inputs`: the
+// worker's kept inputs (one open per worker and input; null: the task opens its own).
+// `inject_failure`: the task fails part-way (GOPCAST_FAILPOINT, sched/failpoint.hpp).
+TaskResult run_task(const JobContext& ctx, const Task& task, const std::atomic<bool>* cancel, av::InputCache* inputs = nullptr,
+                    bool inject_failure = false);
 
 }  // namespace gopcast::engine
