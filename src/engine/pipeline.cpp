@@ -729,6 +729,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     }
   };
 
+  const int64_t audio_margin = streams.audio >= 0 ? av_rescale_q(1, AVRational{1, 1}, input.stream(streams.audio)->time_base) : 0;
   while (std::exchange(pending, false) || input.read(packet.get())) {
     if (control.cancel && control.cancel->load()) fail(ErrorCode::Cancelled, "{}: cancelled", name);
     const int idx = packet->stream_index;
@@ -761,8 +762,12 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       if (packet->pts != AV_NOPTS_VALUE) progress.seconds_done = std::max(progress.seconds_done, packet->pts * av_q2d(input.stream(idx)->time_base));
       if (control.progress) control.progress(progress);
     }
+    // Audio alone (a clip's audio task): audio packets come in time order, so one a
+    // second past the span's end means the span is decoded, however long the file goes on.
+    const bool audio_done = !vdec && is_audio && aspan.end != INT64_MAX && packet->pts != AV_NOPTS_VALUE &&
+                            packet->pts - audio_margin >= aspan.end;
     av_packet_unref(packet.get());
-    if (past_end && !wants_tail()) break;
+    if ((past_end && !wants_tail()) || audio_done) break;
   }
   // A bounded span stops early by design; only a full read can tell a truncated file.
   if (!span.bounded()) input.check_complete();

@@ -152,3 +152,24 @@ TEST(InputCache, KeepsTheMostRecentlyUsedAndReopensWhatItClosed) {
   test::expect_error([&] { inputs.get(dir / "missing.mp4"); }, ErrorCode::ResourceNotFound, {"no such file"});
   EXPECT_EQ(inputs.opens(), 4);
 }
+
+// A clip's audio task (audio alone, a bounded span) stops reading a second past the
+// span's end instead of demuxing the rest of the file: at 10 hours that was most of
+// a short clip's CPU. The kept input shows how far the pass read.
+TEST(InputCache, ABoundedAudioPassStopsReadingPastItsEnd) {
+  const Source src = source(kMedia / "bbb-480p-30s.mp4");
+  ASSERT_GE(src.audio, 0);
+  test::TempDir dir;
+  av::InputCache inputs;
+  engine::RunControl control;
+  control.decoder_threads = 1;
+  control.inputs = &inputs;
+  engine::Span span{0, 4 * 1000000};  // the first 4 s
+  span.time_base = AV_TIME_BASE_Q;
+  const fs::path out = dir / "audio.bin";
+  engine::run_pipeline(src.file, {-1, src.audio}, {target(src, out, false, dir.path)}, control, span);
+  EXPECT_FALSE(test::read_file(out).empty());
+  av::Input& input = inputs.get(src.file);
+  const int64_t read_to = avio_tell(input.ctx()->pb);
+  EXPECT_LT(read_to, static_cast<int64_t>(fs::file_size(src.file)) / 3) << "the pass read on to " << read_to;
+}
