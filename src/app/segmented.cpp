@@ -132,14 +132,14 @@ SegmentPlan plan_run(const TranscodeRequest& request, engine::JobContext& ctx, c
         [&](size_t k, double start) {
           if (control.cancel && control.cancel->load()) fail(ErrorCode::Cancelled, "{}: cancelled", request.input.string());
           const auto& e = ctx.timeline.entries[k];
-          return engine::index_keyframes(e.path, e.video, sp.grid, {}, start);
+          return engine::index_keyframes(e.path, e.video, sp.grid, {}, start, options.segment_seconds);
         },
         plan_options);
     sp.index = std::move(cut.index);
     sp.segments = std::move(cut.segments);
     ctx.duration = static_cast<double>(sp.index.end_pts) / 1e6;
   } else {
-    sp.index = engine::index_keyframes(ctx.input, ctx.streams.video, sp.grid, ctx.clip);
+    sp.index = engine::index_keyframes(ctx.input, ctx.streams.video, sp.grid, ctx.clip, -1, options.segment_seconds);
     sp.segments = plan::plan_segments(sp.index, plan_options);
   }
   if (sp.segments.empty()) fail<MediaError>(ErrorCode::ResourceContentBad, "{}: no video frames to encode", request.input.string());

@@ -20,9 +20,14 @@ namespace gopcast::engine {
 // shown before its end: the start is the first entry (a cut point even inside a GOP),
 // and only the part of the file around the clip is read.
 //
+// `split_seconds` > 0 (the segment target; no grid): a GOP longer than that also has
+// entries between its keyframes, with byte_pos -1, so that segments can start there
+// (cuts at any frame). A GOP is cut into at most a bounded number of parts, each at
+// least `split_seconds` long; a worker decodes from the keyframe and drops what precedes.
+//
 // `timeline_start` >= 0 (seconds): the input is one of a concatenation's, whose first frame
 // is shown that far into the output's timeline; grid intervals count on that timeline.
 plan::KeyframeIndex index_keyframes(const std::filesystem::path& input, int video_stream, double grid_seconds = 0,
-                                    const ClipWindow& clip = {}, double timeline_start = -1);
+                                    const ClipWindow& clip = {}, double timeline_start = -1, double split_seconds = 0);
 
 }  // namespace gopcast::engine

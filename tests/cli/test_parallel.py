@@ -116,6 +116,20 @@ def h264_pyramid_open_gop(derived):
                    source=BBB)
 
 
+def h264_long_gop(derived):
+    """H.264 with 10-s GOPs (a screen recording's or a broadcast master's), open, B-pyramid."""
+    return derived("long-gop-h264.mp4", ["-t", 20, "-vf", "scale=426:-2", "-c:v", "libx264", "-preset", "veryfast",
+                                         "-x264-params", "keyint=240:min-keyint=240:scenecut=0:bframes=3:b-pyramid=normal:"
+                                         "open-gop=1", "-c:a", "copy"], source=BBB)
+
+
+def h264_one_keyframe(derived):
+    """H.264 with a single keyframe (the first frame): no keyframe cut exists at all."""
+    return derived("one-keyframe-h264.mp4", ["-t", 12, "-vf", "scale=426:-2", "-c:v", "libx264", "-preset", "veryfast",
+                                             "-x264-params", "keyint=infinite:scenecut=0:bframes=2", "-c:a", "copy"],
+                   source=BBB)
+
+
 def bbb_loop(derived, loops):
     """bbb played `loops` times, stream-copied: 30 s * loops with bbb's keyframes in each loop."""
     return derived(f"bbb-loop{loops}.mp4", ["-stream_loop", loops - 1, "-i", media(BBB), "-c", "copy"], source=None)
@@ -129,6 +143,8 @@ INPUTS = {
     "me-other-480p.mp4": lambda derived: media("me-other-480p.mp4"),
     "mpeg2-open-gop.ts": mpeg2_open_gop,
     "h264-pyramid-open-gop.mp4": h264_pyramid_open_gop,
+    "h264-long-gop.mp4": h264_long_gop,
+    "h264-one-keyframe.mp4": h264_one_keyframe,
 }
 
 
@@ -143,6 +159,8 @@ FRAME_EXACT = {
     "me-xbox-wmv3.wmv": (10, (1, 3)),
     "me-echo-hereweare-vp8.webm": (8, (1, 3)),
     "me-other-480p.mp4": (3, (1, 3)),
+    "h264-long-gop.mp4": (3, (1, 2, 3)),
+    "h264-one-keyframe.mp4": (2, (1, 3)),
 }
 
 
@@ -157,9 +175,9 @@ def test_lossless_segments_decode_to_the_input_frames(derived, outdir, name, wor
     out = outdir / "o.mkv"
     par = parallel_run(src, out, *LOSSLESS, "-n", workers, "--segment-seconds", seconds)
     assert (par["engine"], par["workers"]) == ("local", workers), par
-    # Several segments, so there are joins to check. me-other-480p has only two keyframes
-    # (0 and 8.3 s): two segments are all any keyframe cut can give.
-    assert par["segments"] >= min(3, len(keyframe_pts(src))), (par, keyframe_pts(src))
+    # Several segments, so there are joins to check, also where the input has one or two
+    # keyframes (me-other-480p: 0 and 8.3 s): segments start inside long GOPs too.
+    assert par["segments"] >= 3, (par, keyframe_pts(src))
     expected, got = src_frame_md5s(src), frame_md5s(out)
     assert len(got) == len(expected), (len(got), len(expected))
     bad = [i for i, (a, b) in enumerate(zip(expected, got)) if a != b]
@@ -325,10 +343,23 @@ def test_manifest_describes_the_plan(outdir):
         kf = m["keyframes"]
         tb = f"{kf.attrs['time_base_num']}/{kf.attrs['time_base_den']}"
         assert tb == stream["time_base"], (tb, stream["time_base"])
-        assert list(kf["pts"]) == keyframe_pts(src)
+        # The input's keyframes (with their byte positions), and cuts (byte_pos -1) inside
+        # GOPs longer than twice the segment target, each part at least the target long.
+        keys = keyframe_pts(src)
+        assert [int(p) for p, b in zip(kf["pts"], kf["byte_pos"]) if b >= 0] == keys
+        cuts = [int(p) for p, b in zip(kf["pts"], kf["byte_pos"]) if b < 0]
+        rate = 1 / float(kf.attrs["time_base_num"] / kf.attrs["time_base_den"])
+        gops = list(zip(keys, keys[1:] + [None]))
+        long_gops = [(a, b) for a, b in gops if b is not None and (b - a) / rate >= 8]
+        assert cuts and all(any(a < c < b for a, b in long_gops) for c in cuts), (cuts, keys)
+        entries = [int(p) for p in kf["pts"]]
+        parts = [(a, b) for a, b in zip(entries, entries[1:]) if a in cuts or b in cuts]
+        assert all((b - a) / rate >= 4 for a, b in parts), parts
         assert kf.attrs["total_frames"] == total
-        # Every segment starts at one of the input's keyframes.
+        assert sum(kf["frames"]) == total
+        # Every segment starts at an entry of the index: a keyframe or a cut inside a long GOP.
         assert set(seg["start_pts"]) <= set(kf["pts"])
+        assert set(cuts) <= set(seg["start_pts"]), "bbb's 10.4 s GOP is cut"
         assert {"index", "encode", "gather", "mux"} <= set(m["phases"].attrs), dict(m["phases"].attrs)
 
 

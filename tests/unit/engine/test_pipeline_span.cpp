@@ -1,9 +1,12 @@
-// A span of the input (keyframe A up to keyframe B) is encoded frame-exactly: with a
-// lossless encoder, each segment decodes to exactly the source's frames of that span.
+// A span of the input (keyframe A up to keyframe B, or a cut inside a long GOP) is
+// encoded frame-exactly: with a lossless encoder, each segment decodes to exactly the
+// source's frames of that span.
 // The oracle is the ffmpeg tool's per-frame MD5 (framemd5), not gopcast's own reader.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "../test_support.hpp"
@@ -34,14 +37,15 @@ std::vector<std::string> frame_md5s(const fs::path& file) {
   return out;
 }
 
-void expect_segments_frame_exact(const std::string& name, double segment_seconds, size_t min_segments) {
-  const fs::path src = kMedia / name;
+// `split`: GOPs longer than the segment target are cut between their keyframes.
+void expect_segments_frame_exact(const fs::path& src, double segment_seconds, size_t min_segments, bool split = false) {
+  const std::string name = src.filename().string();
   MediaInfo info = probe(src);
   int video = -1;
   for (const auto& s : info.streams)
     if (s.type == "video") video = s.index;
   ASSERT_GE(video, 0);
-  auto index = engine::index_keyframes(src, video);
+  auto index = engine::index_keyframes(src, video, 0, {}, -1, split ? segment_seconds : 0);
   auto segments = plan::plan_segments(index, {segment_seconds, 0});
   ASSERT_GE(segments.size(), min_segments);
   const auto all = frame_md5s(src);
@@ -65,9 +69,69 @@ void expect_segments_frame_exact(const std::string& name, double segment_seconds
 }
 }  // namespace
 
-TEST(PipelineSpan, IrregularKeyframesWithBFrames) { expect_segments_frame_exact("bbb-480p-30s.mp4", 4, 4); }
+TEST(PipelineSpan, IrregularKeyframesWithBFrames) { expect_segments_frame_exact(kMedia / "bbb-480p-30s.mp4", 4, 4); }
 
-TEST(PipelineSpan, VariableFrameRateFlvWithMillisecondTimeBase) { expect_segments_frame_exact("me-grampa-vp6.flv", 2, 3); }
+TEST(PipelineSpan, VariableFrameRateFlvWithMillisecondTimeBase) { expect_segments_frame_exact(kMedia / "me-grampa-vp6.flv", 2, 3); }
+
+// H.264 made at test time by the ffmpeg tool: `seconds` of bbb at 320 px with x264's
+// `params` (B-pyramid and open GOPs make the leading pictures a cut must not lose).
+fs::path derived_h264(const test::TempDir& dir, const std::string& name, int seconds, const std::string& params) {
+  const fs::path out = dir / name;
+  const std::string cmd = "ffmpeg -v error -nostdin -t " + std::to_string(seconds) + " -i '" +
+                          (kMedia / "bbb-480p-30s.mp4").string() + "' -an -vf scale=320:-2 -c:v libx264 -preset veryfast "
+                          "-x264-params '" + params + "' '" + out.string() + "'";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return out;
+}
+
+// Cuts at any frame: bbb's 10.4 s first GOP splits in parts of at least the target.
+TEST(PipelineSpan, CutsInsideALongGopAreFrameExact) {
+  expect_segments_frame_exact(kMedia / "bbb-480p-30s.mp4", 2, 9, true);
+}
+
+TEST(PipelineSpan, CutsInsideOpenGopsWithABPyramidAreFrameExact) {
+  test::TempDir dir;
+  const auto src = derived_h264(dir, "open.mp4", 12, "keyint=144:min-keyint=144:scenecut=0:bframes=3:b-pyramid=normal:open-gop=1");
+  expect_segments_frame_exact(src, 2, 4, true);
+}
+
+// The index of a single-keyframe input: parts of at least the target, at most
+// 1 + 2 * 4 of them (the extra decoding stays bounded), every frame counted once, and
+// only the keyframe has a byte position.
+TEST(KeyframeIndex, ASingleKeyframeInputSplitsInBoundedParts) {
+  test::TempDir dir;
+  const auto src = derived_h264(dir, "one-keyframe.mp4", 30, "keyint=infinite:scenecut=0:bframes=2");
+  const auto whole = engine::index_keyframes(src, 0);
+  ASSERT_EQ(whole.keyframes.size(), 1u) << "the input has one keyframe";
+  const auto few = engine::index_keyframes(src, 0, 0, {}, -1, 10);  // 30 s / 10 s: 2 parts (each must reach 10 s)
+  ASSERT_EQ(few.keyframes.size(), 2u);
+  const auto many = engine::index_keyframes(src, 0, 0, {}, -1, 1);  // 30 parts would fit: the bound gives 9
+  ASSERT_EQ(many.keyframes.size(), 9u);
+  for (const auto* index : {&few, &many}) {
+    EXPECT_EQ(index->total_frames, whole.total_frames);
+    int64_t frames = 0;
+    for (size_t i = 0; i < index->keyframes.size(); ++i) {
+      const auto& k = index->keyframes[i];
+      frames += k.frames;
+      EXPECT_EQ(k.byte_pos >= 0, i == 0) << "entry " << i;
+      const int64_t next = i + 1 < index->keyframes.size() ? index->keyframes[i + 1].pts : index->end_pts;
+      EXPECT_GE(index->seconds(next - k.pts) + 1e-9, index == &few ? 10.0 : 1.0) << "entry " << i;
+      EXPECT_EQ(k.frames, static_cast<int64_t>(std::llround(index->seconds(next - k.pts) * 24))) << "entry " << i;
+    }
+    EXPECT_EQ(frames, whole.total_frames);
+  }
+  // Short GOPs are left alone: the same entries as without splitting.
+  const auto short_gops = engine::index_keyframes(kMedia / "me-echo-hereweare-vp8.webm", 0);
+  const auto split = engine::index_keyframes(kMedia / "me-echo-hereweare-vp8.webm", 0, 0, {}, -1, 2);
+  ASSERT_EQ(split.keyframes.size(), short_gops.keyframes.size());
+  for (size_t i = 0; i < split.keyframes.size(); ++i) EXPECT_EQ(split.keyframes[i].pts, short_gops.keyframes[i].pts);
+}
+
+TEST(KeyframeIndex, ASingleKeyframeInputIsFrameExactInParts) {
+  test::TempDir dir;
+  const auto src = derived_h264(dir, "one-keyframe.mp4", 10, "keyint=infinite:scenecut=0:bframes=3:b-pyramid=normal");
+  expect_segments_frame_exact(src, 2, 4, true);
+}
 
 namespace {
 
