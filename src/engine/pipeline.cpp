@@ -764,7 +764,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     }
     // Audio alone (a clip's audio task): audio packets come in time order, so one a
     // second past the span's end means the span is decoded, however long the file goes on.
-    const bool audio_done = !vdec && is_audio && aspan.end != INT64_MAX && packet->pts != AV_NOPTS_VALUE &&
+    const bool audio_done = streams.video < 0 && is_audio && aspan.end != INT64_MAX && packet->pts != AV_NOPTS_VALUE &&
                             packet->pts - audio_margin >= aspan.end;
     av_packet_unref(packet.get());
     if ((past_end && !wants_tail()) || audio_done) break;
