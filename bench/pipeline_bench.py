@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import paused_store
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("GOPCAST_BIN", ROOT / "build" / "src" / "gopcast"))
 MEDIA = ROOT.parent / "shared" / "media" / "me-other-480p.mp4"
@@ -37,13 +39,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=200, help="single submissions")
     ap.add_argument("--batch", type=int, default=1000, help="inputs in one batch")
     args = ap.parse_args()
-    conf = subprocess.run(["bash", str(ROOT / "slurm" / "dev-cluster.sh"), "env"], capture_output=True, text=True,
-                          check=True).stdout.strip().split("=", 1)[1]
     work = Path(tempfile.mkdtemp(prefix="gopcast-pipeline-bench-"))
-    home = work / "home"
-    (home / "pipelines").mkdir(parents=True)
-    (home / "pipelines" / "bench.toml").write_text('state = "paused"\n[slurm]\npartition = "debug"\n')
-    env = dict(os.environ, GOPCAST_HOME=str(home), SLURM_CONF=conf)
+    home, env = paused_store(work, "bench")
     out = work / "out"
     out.mkdir()
     job = work / "job.toml"

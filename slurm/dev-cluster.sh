@@ -208,6 +208,11 @@ JobCompType=jobcomp/none
 # MinJobAge seconds; a node that comes back is usable again.
 JobRequeue=1
 MinJobAge=300
+# Limits a batch must respect (gopcast reads both): arrays of at most 1001 tasks
+# (Slurm's default), and room for 50000 jobs (above the default 10000, so the store
+# benchmark can hold a batch of 10^4 beside the tests' jobs).
+MaxArraySize=1001
+MaxJobCount=50000
 KillWait=10
 ReturnToService=2
 InactiveLimit=0

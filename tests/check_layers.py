@@ -42,6 +42,7 @@ LIBRARIES = [
     (re.compile(r"<openssl/"), ["src/crypto/"]),
     (re.compile(r"<mpi\.h>"), ["mpi/comm.cpp"]),
     (re.compile(r"<fontconfig/"), ["src/ops/font.cpp"]),
+    (re.compile(r"<sqlite3\.h>"), ["src/core/sqlite.cpp"]),
     (re.compile(r"<pybind11/"), ["python-bindings/"]),
     (re.compile(r"<CLI/"), ["src/cli/", "mpi/main.cpp"]),
 ]

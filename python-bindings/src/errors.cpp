@@ -109,6 +109,7 @@ void register_errors(py::module_& m) {
       {ErrorCode::JobNotFound, "JobNotFound", PyExc_LookupError},
       {ErrorCode::TranscodeFailed, "TranscodeFailed", nullptr},
       {ErrorCode::SchedulerFailed, "SchedulerFailed", nullptr},
+      {ErrorCode::SchedulerLimit, "SchedulerLimit", nullptr},
       {ErrorCode::WaitTimeout, "WaitTimeout", PyExc_TimeoutError},
       {ErrorCode::Cancelled, "Cancelled", nullptr},
   };

@@ -2,7 +2,9 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <cstdio>
 #include <iostream>
+#include <iterator>
 
 #include "core/error.hpp"
 #include "jobs/exec.hpp"
@@ -22,12 +24,29 @@ std::string cell(std::string s, size_t width) {
   return s;
 }
 
-std::string jobs_table(const std::vector<jobs::JobRecord>& rs) {
-  std::string out = fmt::format("{:<26} {:<12} {:<18} {:>3} {:<10} {}\n", "ID", "PIPELINE", "STATE", "PRI", "SLURM", "INPUT");
-  for (const auto& r : rs)
-    out += fmt::format("{:<26} {:<12} {:<18} {:>3} {:<10} {}\n", r.id, cell(r.pipeline, 12), to_string(r.state), r.priority,
-                       cell(r.slurm_job_id, 10), r.input);
-  return out;
+// `jobs list`: rows are printed as the store reads them, so memory stays flat at any count.
+void print_jobs(jobs::Store& store, const jobs::JobFilter& f, bool json) {
+  std::string out;
+  size_t n = 0;
+  auto flush = [&] {
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    out.clear();
+  };
+  if (!json) out = fmt::format("{:<26} {:<12} {:<18} {:>3} {:<12} {}\n", "ID", "PIPELINE", "STATE", "PRI", "SLURM", "INPUT");
+  else out = "[";
+  jobs::for_each_job(store, f, [&](const jobs::JobRow& r) {
+    if (json) {
+      out += n ? ",\n  " : "\n  ";
+      out += r.json;  // the record as stored: the same JSON `jobs show --json` prints
+    } else {
+      fmt::format_to(std::back_inserter(out), "{:<26} {:<12} {:<18} {:>3} {:<12} {}\n", r.id, cell(std::string(r.pipeline), 12),
+                     r.state, r.priority, cell(std::string(r.slurm_job_id), 12), r.input);
+    }
+    if (++n % 256 == 0) flush();
+  });
+  if (json) out += n ? "\n]\n" : "]\n";
+  flush();
+  std::fflush(stdout);
 }
 
 std::string job_text(const jobs::JobRecord& r) {
@@ -186,10 +205,7 @@ std::optional<int> JobsCli::dispatch() {
     }
   } else if (*jlist_) {
     jobs::JobFilter f{filter_pipeline_, filter_state_.empty() ? std::nullopt : parse_enum<jobs::JobState>(filter_state_), filter_batch_};
-    auto rs = jobs::list_jobs(store, f);
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& r : rs) list.push_back(jobs::to_json(r));
-    emit(list, jobs_table(rs));
+    print_jobs(store, f, json_);
   } else if (*jshow_) {
     auto r = jobs::show_job(store, id_);
     emit(jobs::to_json(r), job_text(r));

@@ -25,6 +25,8 @@ const std::vector<ErrorCodeInfo>& error_codes() {
       {ErrorCode::PipelineNotFound, "InvalidParameter.PipelineNotFound", 13, "no pipeline of that name (see `gopcast pipelines list`)"},
       {ErrorCode::JobNotFound, "InvalidParameter.JobNotFound", 14, "no job of that id in the job store (see `gopcast jobs list`)"},
       {ErrorCode::SchedulerFailed, "InternalError.SchedulerFailed", 21, "a Slurm command (sbatch, squeue, scontrol, scancel) failed"},
+      {ErrorCode::SchedulerLimit, "LimitExceeded.SchedulerLimit", 22,
+       "a batch is larger than the cluster lets gopcast submit now (Slurm's MaxJobCount or MaxArraySize)"},
       {ErrorCode::WaitTimeout, "Timeout.Wait", 124, "the job did not end within the time given to `jobs wait`"},
       {ErrorCode::Cancelled, "Cancelled", 130, "interrupted by a signal; nothing was left at the output path"},
   };

@@ -30,6 +30,7 @@ enum class ErrorCode {
   PipelineNotFound,    // no pipeline of that name in the pipelines folder
   JobNotFound,         // no job of that id in the job store
   SchedulerFailed,     // a Slurm command failed (sbatch, scontrol, scancel...)
+  SchedulerLimit,      // a batch larger than the cluster's limits (MaxJobCount, MaxArraySize)
   WaitTimeout,         // `jobs wait --timeout` ran out before the job ended
 };
 

@@ -111,6 +111,15 @@ RunOutcome run_engine_mpi(const Pipeline& p, const JobRecord& r) {
 
 int exec_job(Store& store, const std::string& id, const std::atomic<bool>* signalled) {
   JobRecord r = store.get(id);
+  // The engine reads the job from a file: a batch member's is written now, from the
+  // store (submission wrote none, to keep a batch one transaction).
+  {
+    std::error_code ec;
+    if (!fs::is_regular_file(r.job_file, ec)) {
+      fs::create_directories(fs::path(r.job_file).parent_path(), ec);
+      files::write_atomic(r.job_file, store.job_text(id));
+    }
+  }
   auto p = try_pipeline(store, r.pipeline);
   if (!p) {
     log::warn("jobs: {}: pipeline {} is gone; running with one rank and no notifications", id, r.pipeline);
@@ -179,7 +188,9 @@ int exec_job(Store& store, const std::string& id, const std::atomic<bool>* signa
     } else {
       const auto err = o.result.contains("error") ? o.result["error"] : nlohmann::json::object();
       x.error_code = err.value("code", std::string(error_code_info(ErrorCode::TranscodeFailed).name));
-      const std::string log_file = (store.job_dir(id) / fmt::format("slurm-{}.log", slurm_id.empty() ? "*" : slurm_id.substr(0, slurm_id.find('_')))).string();
+      const std::string log_file =
+          x.batch_id.empty() ? (store.job_dir(id) / fmt::format("slurm-{}.log", slurm_id.empty() ? "*" : slurm_id)).string()
+                             : (store.job_dir(x.batch_id) / fmt::format("slurm-{}.log", slurm_id.empty() ? "*" : slurm_id)).string();
       std::string why = fmt::format("the engine exited with status {} without a result", o.status);
       if (p->launcher == slurm::Launcher::Srun)
         why += " (srun could not start gopcast-mpi: Open MPI needs Slurm's PMIx, MpiDefault=pmix; or use slurm.launcher = \"mpirun\")";

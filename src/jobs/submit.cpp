@@ -129,16 +129,16 @@ JobRecord new_record(const std::string& id, const std::string& pipeline, int pri
   r.input = pj.input;
   r.outputs = pj.outputs;
   r.manifest = pj.manifest;
-  r.job_file = job_file.string();
+  r.job_file = job_file.string();  // written when the job starts (jobs exec), from the store
   r.submitted_at = now_iso8601();
   set_state(r, JobState::Submitted);
   return r;
 }
 
-void write_job_file(const fs::path& where, const Job& job) {
+std::string stored_job_text(const Job& job) {
   std::ostringstream text;
   text << "# The job as submitted to gopcast, with absolute paths.\n" << job_to_table(job, true) << "\n";
-  files::write_atomic(where, text.str());
+  return text.str();
 }
 
 // sbatch options given as argv (never through the script text): the log path may hold anything.
@@ -171,46 +171,102 @@ std::pair<JobState, std::string> ended_by_slurm(const std::optional<std::string>
   return {JobState::TranscodeFail, fmt::format("Slurm job {} ended ({}) without gopcast recording a result", id, st)};
 }
 
-void reconcile(Store& store, std::vector<JobRecord>& records) {
+// Slurm states after which a job runs no more; any other (PENDING, RUNNING, REQUEUED,
+// SUSPENDED, ...) means it may still run and record its own end.
+bool slurm_ended(const std::string& st) {
+  static const std::set<std::string> ended = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED",
+                                              "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY"};
+  return ended.count(st) > 0;
+}
+
+// A record whose submission never reached Slurm (the submitter was killed between
+// storing it and sbatch) is settled after this long.
+constexpr double kSubmitWindowSeconds = 600;
+
+double seconds_since(const std::string& iso8601) {
+  std::tm tm{};
+  if (!strptime(iso8601.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+  return std::difftime(std::time(nullptr), timegm(&tm));
+}
+
+// Asking for jobs by id is cheaper than listing a pipeline's whole queue, up to this many.
+constexpr size_t kMaxIdsPerQuery = 100;
+
+// Settles the jobs among `open` that Slurm ended without gopcast recording it, from one
+// squeue call for all of them; changed records are written in one transaction.
+void reconcile(Store& store, const std::vector<OpenJob>& open) {
   std::set<std::string> names;
-  for (const auto& r : records)
-    if (!is_final(r.state) && !r.slurm_job_id.empty()) names.insert("gopcast-" + r.pipeline);
-  if (names.empty()) return;
-  slurm::Slurm sl;
-  std::set<std::string> queued;
-  for (const auto& e : sl.queue({names.begin(), names.end()})) queued.insert(e.id);
-  std::unique_ptr<notify::Notifier> notifier;
-  for (auto& r : records) {
-    if (is_final(r.state) || r.slurm_job_id.empty() || queued.count(r.slurm_job_id)) continue;
-    // Slurm shows array tasks that have not started yet under the array's own line only
-    // when not expanded; --array expands them, so absence means ended.
-    auto slurm_state = sl.job_state(r.slurm_job_id);
-    if (slurm_state && (*slurm_state == "PENDING" || *slurm_state == "RUNNING" || *slurm_state == "COMPLETING" ||
-                        *slurm_state == "REQUEUED" || *slurm_state == "SUSPENDED" || *slurm_state == "CONFIGURING"))
-      continue;
-    auto [state, message] = ended_by_slurm(slurm_state, r.slurm_job_id);
-    JobState previous = r.state;
-    bool changed = false;
-    r = store.update(r.id, [&](JobRecord& x) {
-      if (is_final(x.state)) return false;  // the job recorded its own end meanwhile
-      previous = x.state;
-      if (x.cancel_requested) state = JobState::TranscodeCancelled, message = "cancelled by user";
-      x.finished_at = now_iso8601();
-      if (state == JobState::TranscodeFail) {
-        x.error_code = std::string(error_code_info(ErrorCode::TranscodeFailed).name);
-        x.error_message = message;
-      }
-      set_state(x, state, message);
-      changed = true;
-      return true;
-    });
-    if (changed) {
-      if (!notifier) notifier = make_notifier(store);
-      auto p = try_pipeline(store, r.pipeline);
-      post_event(*notifier, p ? &*p : nullptr, r, previous);
+  std::vector<std::string> ids;
+  std::map<std::string, std::pair<JobState, std::string>> settle;  // job id -> final state, why
+  for (const auto& o : open) {
+    if (!o.slurm_job_id.empty()) {
+      names.insert("gopcast-" + o.pipeline);
+      ids.push_back(o.slurm_job_id);
+    } else if (seconds_since(o.submitted_at) > kSubmitWindowSeconds) {
+      settle[o.id] = {JobState::TranscodeFail, "the submission was interrupted before Slurm took the job; submit it again"};
     }
   }
-  if (notifier) notifier->flush(kCommandNotifyDeadline);
+  if (!ids.empty()) {
+    slurm::Slurm sl;
+    std::map<std::string, std::string> known;  // Slurm job id -> state
+    for (auto& e : sl.known({names.begin(), names.end()}, ids.size() <= kMaxIdsPerQuery ? ids : std::vector<std::string>{}))
+      known[e.id] = e.state;
+    for (const auto& o : open) {
+      if (o.slurm_job_id.empty()) continue;
+      auto it = known.find(o.slurm_job_id);
+      if (it != known.end() && !slurm_ended(it->second)) continue;
+      settle[o.id] = ended_by_slurm(it == known.end() ? std::nullopt : std::optional<std::string>(it->second), o.slurm_job_id);
+    }
+  }
+  if (settle.empty()) return;
+  std::vector<std::string> settle_ids;
+  for (const auto& [id, _] : settle) settle_ids.push_back(id);
+  std::map<std::string, JobState> previous;
+  auto changed = store.update_many(settle_ids, [&](JobRecord& x) {
+    if (is_final(x.state)) return false;  // the job recorded its own end meanwhile
+    auto [state, message] = settle.at(x.id);
+    previous[x.id] = x.state;
+    if (x.cancel_requested) state = JobState::TranscodeCancelled, message = "cancelled by user";
+    x.finished_at = now_iso8601();
+    if (state == JobState::TranscodeFail) {
+      x.error_code = std::string(error_code_info(ErrorCode::TranscodeFailed).name);
+      x.error_message = message;
+    }
+    set_state(x, state, message);
+    return true;
+  });
+  if (changed.empty()) return;
+  auto notifier = make_notifier(store);
+  std::map<std::string, std::optional<Pipeline>> pipelines;
+  for (const auto& r : changed) {
+    auto it = pipelines.find(r.pipeline);
+    if (it == pipelines.end()) it = pipelines.emplace(r.pipeline, try_pipeline(store, r.pipeline)).first;
+    post_event(*notifier, it->second ? &*it->second : nullptr, r, previous.at(r.id));
+  }
+  notifier->flush(kCommandNotifyDeadline);
+}
+
+// What Slurm lets one batch be: arrays of at most MaxArraySize tasks (indices
+// 0..MaxArraySize-1), and no more jobs than MaxJobCount leaves room for now.
+struct BatchLimits {
+  long max_array = 1001;
+};
+
+BatchLimits batch_limits(const slurm::Slurm& sl, long inputs, const fs::path& where) {
+  BatchLimits l;
+  l.max_array = sl.config_number("MaxArraySize", 1001);
+  if (l.max_array < 1)
+    fail(ErrorCode::SchedulerLimit, "--batch {}: Slurm's MaxArraySize is {}: job arrays are off on this cluster", where.string(), l.max_array);
+  const long max_jobs = sl.config_number("MaxJobCount", 10000);
+  // Every array task is a job for MaxJobCount, and so is every job Slurm still keeps
+  // (pending, running, or ended less than MinJobAge ago), whoever submitted it.
+  const long known = static_cast<long>(sl.known({}).size());
+  if (inputs > max_jobs - known)
+    fail(ErrorCode::SchedulerLimit,
+         "--batch {}: {} inputs, but Slurm takes at most {} more jobs now (MaxJobCount={}, {} jobs in slurmctld); "
+         "split the batch, wait for the queue to drain, or have the site raise MaxJobCount",
+         where.string(), inputs, std::max(0L, max_jobs - known), max_jobs, known);
+  return l;
 }
 
 }  // namespace
@@ -226,9 +282,10 @@ JobRecord submit(Store& store, const SubmitRequest& req) {
   const std::string id = store.create_id();
   const fs::path dir = store.job_dir(id);
   try {
-    write_job_file(dir / "job.toml", pj.stored);
+    const std::string job = stored_job_text(pj.stored);
+    files::write_atomic(dir / "job.toml", job);
     JobRecord r = new_record(id, p.name, req.priority, req.user_data, pj, dir / "job.toml");
-    store.put(r);
+    store.insert({r}, {job});
     auto command = runner_command(store);
     command.push_back(id);
     write_script(p, dir / "job.sbatch", {slurm::nice_for_priority(req.priority, p.nice_step), units, id}, command);
@@ -275,6 +332,7 @@ BatchResult submit_batch(Store& store, const BatchRequest& req) {
   }
   std::sort(inputs.begin(), inputs.end());
   if (inputs.empty()) fail(ErrorCode::ResourceNotFound, "{}: no input files in it", req.inputs.string());
+  const BatchLimits limits = batch_limits(sl, static_cast<long>(inputs.size()), req.inputs);
 
   // Everything is validated before anything is submitted: one bad input fails the batch.
   std::vector<PreparedJob> prepared;
@@ -290,53 +348,77 @@ BatchResult submit_batch(Store& store, const BatchRequest& req) {
   }
 
   BatchResult result;
-  // A batch id is a job id that owns no record: its members are "<batch>-NNNNNN".
+  // A batch id is a job id that owns no record: its members are "<batch>-NNNNNN". Its
+  // folder holds the arrays' scripts and Slurm's logs; each member's job file is written
+  // when it starts, from the store.
   result.batch_id = store.create_id();
-  std::vector<std::string> created = {result.batch_id};
-  try {
-    for (size_t i = 0; i < prepared.size(); ++i) {
-      const std::string id = batch_member_id(result.batch_id, static_cast<long>(i));
-      store.create_dir(id);
-      created.push_back(id);
-      write_job_file(store.job_dir(id) / "job.toml", prepared[i].stored);
-      JobRecord r = new_record(id, p.name, req.priority, req.user_data, prepared[i], store.job_dir(id) / "job.toml");
-      r.batch_id = result.batch_id;
-      store.put(r);
-      result.jobs.push_back(std::move(r));
+  std::vector<std::string> jobs;
+  jobs.reserve(prepared.size());
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    const std::string id = batch_member_id(result.batch_id, static_cast<long>(i));
+    JobRecord r = new_record(id, p.name, req.priority, req.user_data, prepared[i], store.job_dir(id) / "job.toml");
+    r.batch_id = result.batch_id;
+    r.held = true;  // until every array is in Slurm and the records hold their ids
+    result.jobs.push_back(std::move(r));
+    jobs.push_back(stored_job_text(prepared[i].stored));
+  }
+  prepared.clear();
+
+  // All or nothing: the records are stored first (one transaction), then every array
+  // is submitted held, then the records get their Slurm ids (one transaction) and the
+  // arrays are released. A failure on the way cancels what Slurm has and removes the
+  // records; a submitter killed on the way leaves records without a Slurm id, which
+  // `jobs list` settles as failed (and held arrays that find their records ended).
+  std::vector<std::string> arrays;
+  auto undo = [&] {
+    try {
+      sl.cancel(arrays);
+    } catch (const Error& e) {
+      log::warn("batch {}: could not cancel Slurm arrays {}: {}", result.batch_id, fmt::join(arrays, ","), e.what());
     }
-    // Slurm caps array indices (MaxArraySize); larger batches become several arrays.
-    long max_array = 1001;
-    if (auto v = sl.config_value("MaxArraySize")) try {
-        max_array = std::max(2L, std::stol(*v));
-      } catch (...) {
-      }
-    const long chunk = max_array;  // indices 0..MaxArraySize-1
+    store.remove_batch(result.batch_id);
+  };
+  bool paused = false;
+  try {
+    store.insert(result.jobs, jobs);
+    jobs.clear();
     ensure_state_dir(store);
     files::Lock lock(pipeline_lock_file(store, p.name), files::Lock::Mode::Shared);
-    const bool paused = effective_state(store, p) == PipelineState::Paused;
-    for (long offset = 0; offset < static_cast<long>(prepared.size()); offset += chunk) {
-      const long count = std::min<long>(chunk, static_cast<long>(prepared.size()) - offset);
+    paused = effective_state(store, p) == PipelineState::Paused;
+    const long total = static_cast<long>(result.jobs.size());
+    for (long offset = 0; offset < total; offset += limits.max_array) {
+      const long count = std::min<long>(limits.max_array, total - offset);
       auto command = runner_command(store);
       command.insert(command.end(), {"--batch", result.batch_id, "--offset", std::to_string(offset)});
       const fs::path script = store.job_dir(result.batch_id) / fmt::format("array-{:06d}.sbatch", offset);
       write_script(p, script, {slurm::nice_for_priority(req.priority, p.nice_step), units, result.batch_id}, command);
-      auto args = submit_args(store.job_dir(result.batch_id) / "slurm-%A_%a.log", paused, p);
+      auto args = submit_args(store.job_dir(result.batch_id) / "slurm-%A_%a.log", true, p);
       args.push_back(fmt::format("--array=0-{}", count - 1));
-      const std::string array_id = sl.sbatch(script, args);
-      result.slurm_array_ids.push_back(array_id);
-      for (long k = 0; k < count; ++k) {
-        auto& r = result.jobs[static_cast<size_t>(offset + k)];
-        r = store.update(r.id, [&](JobRecord& x) {
-          if (x.slurm_job_id.empty()) x.slurm_job_id = fmt::format("{}_{}", array_id, k);
-          x.held = paused;
-          return true;
-        });
+      try {
+        arrays.push_back(sl.sbatch(script, args));
+      } catch (const Error& e) {
+        throw SlurmError(ErrorCode::SchedulerFailed,
+                         fmt::format("batch of {} inputs: Slurm refused array {} of {} (inputs {}..{}): {}; nothing was submitted "
+                                     "(the {} array(s) Slurm had taken were cancelled)",
+                                     total, offset / limits.max_array + 1, (total + limits.max_array - 1) / limits.max_array,
+                                     offset, offset + count - 1, e.what(), arrays.size()));
       }
     }
+    std::vector<std::pair<std::string, std::string>> slurm_ids;
+    slurm_ids.reserve(result.jobs.size());
+    for (size_t i = 0; i < result.jobs.size(); ++i) {
+      auto& r = result.jobs[i];
+      r.slurm_job_id = fmt::format("{}_{}", arrays[i / static_cast<size_t>(limits.max_array)], i % static_cast<size_t>(limits.max_array));
+      r.held = paused;
+      slurm_ids.emplace_back(r.id, r.slurm_job_id);
+    }
+    store.set_slurm_ids(slurm_ids, paused);
+    if (!paused) sl.release(arrays);
   } catch (...) {
-    for (const auto& id : created) store.remove(id);
+    undo();
     throw;
   }
+  result.slurm_array_ids = arrays;
   auto notifier = make_notifier(store);
   for (const auto& r : result.jobs) post_event(*notifier, &p, r, JobState::Submitted);
   notifier->flush(kCommandNotifyDeadline);
@@ -344,19 +426,20 @@ BatchResult submit_batch(Store& store, const BatchRequest& req) {
 }
 
 std::vector<JobRecord> list_jobs(Store& store, const JobFilter& f) {
-  std::vector<JobRecord> all = store.list();
-  std::vector<JobRecord> out;
-  for (auto& r : all)
-    if ((f.pipeline.empty() || r.pipeline == f.pipeline) && (f.batch_id.empty() || r.batch_id == f.batch_id)) out.push_back(std::move(r));
-  reconcile(store, out);
-  if (f.state) std::erase_if(out, [&](const JobRecord& r) { return r.state != *f.state; });
-  return out;
+  reconcile(store, store.open_jobs(f));
+  return store.list(f);
+}
+
+void for_each_job(Store& store, const JobFilter& f, const std::function<void(const JobRow&)>& row) {
+  reconcile(store, store.open_jobs(f));
+  store.for_each(f, row);
 }
 
 JobRecord show_job(Store& store, const std::string& id) {
-  std::vector<JobRecord> one = {store.get(id)};
-  reconcile(store, one);
-  return one.front();
+  JobRecord r = store.get(id);
+  if (is_final(r.state)) return r;
+  reconcile(store, {{r.id, r.pipeline, r.slurm_job_id, r.submitted_at}});
+  return store.get(id);
 }
 
 JobRecord cancel_job(Store& store, const std::string& id) {

@@ -5,6 +5,7 @@
 // allocation is jobs/exec.hpp.
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,14 +40,12 @@ struct BatchResult {
 };
 BatchResult submit_batch(Store& store, const BatchRequest& request);
 
-struct JobFilter {
-  std::string pipeline;
-  std::optional<JobState> state;
-  std::string batch_id;
-};
 // Records, brought up to date with Slurm first (jobs Slurm ended without a word from
-// gopcast, e.g. on node failure, time limit or scancel, get their final state).
+// gopcast, e.g. on node failure, time limit or scancel, get their final state; one
+// squeue call for all of them).
 std::vector<JobRecord> list_jobs(Store& store, const JobFilter& filter = {});
+// The same, one row at a time (what `jobs list` prints; memory stays flat).
+void for_each_job(Store& store, const JobFilter& filter, const std::function<void(const JobRow&)>& row);
 JobRecord show_job(Store& store, const std::string& id);
 // Cancels a job: a waiting one ends TranscodeCancelled at once, a running one is
 // signalled through Slurm and ends TranscodeCancelled when its ranks have stopped.

@@ -25,8 +25,13 @@ process::Output run(const std::vector<std::string>& argv, bool check = true) {
   if (check && (o.status != 0 || o.timed_out)) {
     std::string cmd;
     for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
-    throw SlurmError(ErrorCode::SchedulerFailed,
-                     fmt::format("slurm: {}: {} (exit {})", cmd, o.timed_out ? "timed out" : first_line(o.err.empty() ? o.out : o.err), o.status));
+    // sbatch waits and retries while slurmctld cannot take a job (MaxJobCount reached,
+    // a controller restarting): say so rather than only "timed out".
+    const std::string why = !o.timed_out ? first_line(o.err.empty() ? o.out : o.err)
+                            : argv[0] == "sbatch"
+                                ? "Slurm did not take the job within 60 s (slurmctld busy or down, or its MaxJobCount reached)"
+                                : "Slurm did not answer within 60 s (slurmctld busy or down)";
+    throw SlurmError(ErrorCode::SchedulerFailed, fmt::format("slurm: {}: {} (exit {})", cmd, why, o.status));
   }
   return o;
 }
@@ -75,12 +80,11 @@ std::string Slurm::sbatch(const std::filesystem::path& script, const std::vector
   return id;
 }
 
-std::vector<QueueEntry> Slurm::queue(const std::vector<std::string>& job_names) const {
-  std::vector<std::string> argv = {"squeue", "--noheader", "--array", "--format=%i|%T|%r|%y|%j"};
-  if (!job_names.empty()) argv.push_back("--name=" + join(job_names, ','));
-  auto o = run(argv);
+namespace {
+
+std::vector<QueueEntry> parse_queue(const std::string& text) {
   std::vector<QueueEntry> out;
-  std::istringstream in(o.out);
+  std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     std::vector<std::string> f;
@@ -102,6 +106,29 @@ std::vector<QueueEntry> Slurm::queue(const std::vector<std::string>& job_names) 
   return out;
 }
 
+std::vector<std::string> squeue_argv() { return {"squeue", "--noheader", "--array", "--format=%i|%T|%r|%y|%j"}; }
+
+}  // namespace
+
+std::vector<QueueEntry> Slurm::queue(const std::vector<std::string>& job_names) const {
+  auto argv = squeue_argv();
+  if (!job_names.empty()) argv.push_back("--name=" + join(job_names, ','));
+  return parse_queue(run(argv).out);
+}
+
+std::vector<QueueEntry> Slurm::known(const std::vector<std::string>& job_names, const std::vector<std::string>& ids) const {
+  auto argv = squeue_argv();
+  argv.push_back("--states=all");
+  if (!job_names.empty()) argv.push_back("--name=" + join(job_names, ','));
+  if (!ids.empty()) argv.push_back("--jobs=" + join(ids, ','));
+  auto o = run(argv, false);
+  // Asked for one job, squeue fails with "Invalid job id specified" when Slurm has
+  // forgotten it: then nothing is known of it.
+  if (o.status != 0 && !ids.empty() && (o.err.find("Invalid job id") != std::string::npos)) return {};
+  if (o.status != 0 || o.timed_out) run(argv);  // throws, naming the command and its error
+  return parse_queue(o.out);
+}
+
 void Slurm::hold(const std::vector<std::string>& ids) const {
   if (!ids.empty()) run({"scontrol", "hold", join(ids, ',')});
 }
@@ -112,13 +139,11 @@ void Slurm::release(const std::vector<std::string>& ids) const {
 
 void Slurm::cancel(const std::string& id) const { run({"scancel", id}); }
 
-std::optional<std::string> Slurm::job_state(const std::string& id) const {
-  auto o = run({"scontrol", "--oneliner", "show", "job", id}, false);
-  if (o.status != 0) return std::nullopt;  // "Invalid job id specified": forgotten
-  auto m = parse_scontrol_line(first_line(o.out));
-  auto it = m.find("JobState");
-  if (it == m.end()) return std::nullopt;
-  return it->second;
+void Slurm::cancel(const std::vector<std::string>& ids) const {
+  if (ids.empty()) return;
+  std::vector<std::string> argv = {"scancel"};
+  argv.insert(argv.end(), ids.begin(), ids.end());
+  run(argv);
 }
 
 std::optional<long> Slurm::license_total(const std::string& name) const {
@@ -150,6 +175,16 @@ std::optional<std::string> Slurm::config_value(const std::string& key) const {
     }
   }
   return std::nullopt;
+}
+
+long Slurm::config_number(const std::string& key, long fallback) const {
+  auto v = config_value(key);
+  if (!v) return fallback;
+  try {
+    return std::stol(*v);
+  } catch (...) {
+    return fallback;
+  }
 }
 
 }  // namespace gopcast::slurm

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -375,6 +376,107 @@ def test_batch_refuses_inputs_whose_outputs_collide(home, clips, tmp_path):
     proc = home.run("submit", "--batch", listing, template, "--pipeline", "collide", check=False)
     assert proc.returncode == 12 and "same.mkv" in proc.stderr
     assert home.json("jobs", "list") == [] and home.squeue("collide") == []
+
+
+def batch_inputs(tmp_path, source, count):
+    """A folder of `count` inputs (symbolic links to one clip) and a job template."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(count):
+        (inbox / f"c{i:05d}.mp4").symlink_to(source)
+    template = tmp_path / "t.toml"
+    template.write_text(f'[[outputs]]\npath = {json.dumps(str(tmp_path / "out" / "{name}.mp4"))}\n')
+    return inbox, template
+
+
+def traced(home, *args, trace="execve"):
+    """Runs gopcast under strace; returns (process, the system calls it and its children made)."""
+    log = home.path / f"strace-{time.monotonic_ns()}.log"
+    proc = subprocess.run(["strace", "-f", "-qq", "-e", f"trace={trace}", "-o", str(log), str(BIN), *map(str, args)],
+                          capture_output=True, text=True, env=home.env, timeout=300)
+    calls = log.read_text()
+    log.unlink()
+    return proc, calls
+
+
+def test_batch_split_at_max_array_size_stored_at_once_and_settled_in_one_query(home, clips, tmp_path):
+    """1002 inputs: two arrays (MaxArraySize=1001), every record stored with its Slurm id,
+    the durability of the whole batch a handful of fsyncs (not three per job), and a
+    listing that settles jobs Slurm cancelled with one squeue call for all of them."""
+    home.pipeline("split", state="paused")
+    inbox, template = batch_inputs(tmp_path, clips["small"], 1002)
+    proc, calls = traced(home, "submit", "--batch", inbox, template, "--pipeline", "split", "--json", trace="fsync,fdatasync")
+    assert proc.returncode == 0, proc.stderr
+    batch = json.loads(proc.stdout)
+    assert len(batch["slurm_array_ids"]) == 2 and len(batch["jobs"]) == 1002
+    syncs = sum(1 for line in calls.splitlines() if "fsync(" in line or "fdatasync(" in line)
+    assert syncs < 20, calls  # the store's commits and the two scripts, whatever the batch size
+    # Slurm holds both arrays, task for task, and each record names its task.
+    tasks = {i for i, st, _ in home.squeue("split")}
+    assert len(tasks) == 1002
+    db = sqlite3.connect(home.path / "jobs.db")
+    rows = db.execute("SELECT id, slurm_job_id, state, record FROM jobs WHERE batch_id = ?", (batch["batch_id"],)).fetchall()
+    db.close()
+    assert len(rows) == 1002 and {r[1] for r in rows} == tasks
+    for rid, slurm_id, state, record in rows:
+        rec = json.loads(record)
+        assert rec["id"] == rid and rec["slurm_job_id"] == slurm_id and rec["held"] is True and state == "Submitted"
+    first, last = sorted(rows)[0], sorted(rows)[-1]
+    assert first[1] == f"{batch['slurm_array_ids'][0]}_0" and last[1] == f"{batch['slurm_array_ids'][1]}_0"
+    # Cancelled in Slurm behind gopcast's back: one listing settles all 1002, asking Slurm once.
+    subprocess.run(["scancel", *batch["slurm_array_ids"]], env=home.env, check=True)
+    deadline = time.time() + 60
+    while home.squeue("split") and time.time() < deadline:
+        time.sleep(0.5)
+    proc, calls = traced(home, "jobs", "list", "--json", "--state", "TranscodeCancelled")
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)) == 1002
+    slurm_calls = [line for line in calls.splitlines() if "execve(" in line and line.endswith("= 0") and any(
+        f'/{c}"' in line for c in ("squeue", "scontrol", "sacct"))]
+    assert len(slurm_calls) == 1 and "squeue" in slurm_calls[0], slurm_calls
+    assert home.json("jobs", "list", "--state", "Submitted") == []
+
+
+def test_batch_larger_than_max_job_count_is_refused_before_anything(home, clips, tmp_path):
+    home.pipeline("toolarge", state="paused")
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{clips['small']}\n" * 50001)
+    template = tmp_path / "t.toml"
+    template.write_text(f'[[outputs]]\npath = {json.dumps(str(tmp_path / "{name}.mp4"))}\n')
+    proc = home.run("submit", "--batch", listing, template, "--pipeline", "toolarge", check=False)
+    assert proc.returncode == 22, proc.stderr
+    assert "MaxJobCount=50000" in proc.stderr and "50001 inputs" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert home.json("jobs", "list") == [] and home.squeue("toolarge") == []
+
+
+def test_batch_refused_midway_by_slurm_leaves_neither_records_nor_jobs(home, clips, tmp_path):
+    """Slurm takes the first array and refuses the second (here an sbatch that fails on
+    its second call, in front of the real one): the first is cancelled, no record stays."""
+    home.pipeline("midway")
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    real = shutil.which("sbatch")
+    (shim / "sbatch").write_text(
+        "#!/bin/sh\n"
+        f"n=$(cat '{tmp_path}/calls' 2>/dev/null || echo 0)\n"
+        f"echo $((n + 1)) > '{tmp_path}/calls'\n"
+        'if [ "$n" -ge 1 ]; then\n'
+        "  echo 'sbatch: error: Batch job submission failed: Job violates accounting/QOS policy (job submit limit)' >&2\n"
+        "  exit 1\n"
+        "fi\n"
+        f'exec {real} "$@"\n')
+    (shim / "sbatch").chmod(0o755)
+    inbox, template = batch_inputs(tmp_path, clips["small"], 1002)
+    env = dict(home.env, PATH=f"{shim}:{os.environ['PATH']}")
+    proc = subprocess.run([str(BIN), "submit", "--batch", str(inbox), str(template), "--pipeline", "midway"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 21, proc.stderr
+    assert "array 2 of 2" in proc.stderr and "QOS policy" in proc.stderr and "cancelled" in proc.stderr, proc.stderr
+    assert (tmp_path / "calls").read_text().strip() == "2"
+    assert home.json("jobs", "list") == []
+    assert home.squeue("midway") == []  # the first array was cancelled, not left held
+    assert list((home.path / "jobs").iterdir()) == []
 
 
 def test_file_names_that_break_naive_scripts(tmp_path, slurm_conf, clips):

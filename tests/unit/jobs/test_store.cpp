@@ -1,5 +1,7 @@
-// The job store (jobs/store.hpp): records round-trip, ids are unique and updates
-// are never lost when many processes change one record at once.
+// The job store (jobs/store.hpp): records round-trip, ids are unique, updates are
+// never lost when many processes change one record at once, a batch is stored whole or
+// not at all, filters and the open-job query use the database's indexes, and a store
+// of record.json folders is read in once.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,6 +10,8 @@
 #include <thread>
 
 #include "../test_support.hpp"
+#include "core/files.hpp"
+#include "core/sqlite.hpp"
 #include "jobs/store.hpp"
 
 namespace fs = std::filesystem;
@@ -47,7 +51,7 @@ TEST(JobStore, RecordsRoundTripThroughJson) {
   r.error_message = "boom";
   jobs::set_state(r, jobs::JobState::Submitted);
   jobs::set_state(r, jobs::JobState::TranscodeFail, "why");
-  store.put(r);
+  store.insert({r}, {"[input]\n"});
   auto back = store.get(r.id);
   EXPECT_EQ(jobs::to_json(back), jobs::to_json(r));
   EXPECT_EQ(back.state, jobs::JobState::TranscodeFail);
@@ -71,7 +75,7 @@ TEST(JobStore, IdsAreUniqueAcrossProcessesAndSortBySubmission) {
     for (int i = 0; i < kEach; ++i) {
       jobs::JobRecord r;
       r.id = store.create_id();
-      store.put(r);
+      store.insert({r}, {""});
     }
   });
   for (pid_t k : kids) {
@@ -92,7 +96,7 @@ TEST(JobStore, ConcurrentUpdatesFromManyProcessesAreNeverLost) {
   jobs::Store store(dir.path);
   jobs::JobRecord r;
   r.id = store.create_id();
-  store.put(r);
+  store.insert({r}, {""});
   constexpr int kProcs = 4, kEach = 100;
   auto kids = fork_each(kProcs, [&] {
     jobs::Store s(dir.path);
@@ -111,6 +115,103 @@ TEST(JobStore, ConcurrentUpdatesFromManyProcessesAreNeverLost) {
   for (pid_t k : kids) ::waitpid(k, nullptr, 0);
   EXPECT_EQ(store.get(r.id).attempts, kProcs * kEach);
   EXPECT_GT(reads, 0);
+}
+
+jobs::JobRecord member(const std::string& id, const std::string& pipeline, const std::string& batch, jobs::JobState st) {
+  jobs::JobRecord r;
+  r.id = id;
+  r.pipeline = pipeline;
+  r.batch_id = batch;
+  r.input = "/in/" + id + ".mp4";
+  r.submitted_at = jobs::now_iso8601();
+  jobs::set_state(r, st);
+  return r;
+}
+
+TEST(JobStore, ABatchIsStoredWholeOrNotAtAll) {
+  TempDir dir;
+  jobs::Store store(dir.path);
+  store.insert({member("b-000001", "web", "b", jobs::JobState::Submitted)}, {"job 1"});
+  // The second batch collides with the first on its last id: none of it is stored.
+  std::vector<jobs::JobRecord> rs;
+  std::vector<std::string> texts;
+  for (int i = 2; i <= 5; ++i) rs.push_back(member(fmt::format("b-{:06d}", i), "web", "b", jobs::JobState::Submitted));
+  rs.push_back(member("b-000001", "web", "b", jobs::JobState::Submitted));
+  texts.assign(rs.size(), "job");
+  EXPECT_ANY_THROW(store.insert(rs, texts));
+  EXPECT_EQ(store.list().size(), 1u);
+  EXPECT_EQ(store.job_text("b-000001"), "job 1");
+  rs.pop_back();
+  texts.pop_back();
+  store.insert(rs, texts);
+  EXPECT_EQ(store.list({.batch_id = "b"}).size(), 5u);
+  // Their Slurm ids are set in one go, the rest of each record left as it was.
+  store.set_slurm_ids({{"b-000002", "77_0"}, {"b-000003", "77_1"}}, true);
+  auto two = store.get("b-000002");
+  EXPECT_EQ(two.slurm_job_id, "77_0");
+  EXPECT_TRUE(two.held);
+  EXPECT_EQ(two.input, "/in/b-000002.mp4");
+  EXPECT_EQ(jobs::to_json(two).dump(), jobs::to_json(jobs::record_from_json(jobs::to_json(two))).dump());
+  store.remove_batch("b");
+  EXPECT_TRUE(store.list().empty());
+  expect_error([&] { store.get("b-000002"); }, ErrorCode::JobNotFound);
+}
+
+TEST(JobStore, FiltersAndOpenJobsComeFromTheIndexesInIdOrder) {
+  TempDir dir;
+  jobs::Store store(dir.path);
+  std::vector<jobs::JobRecord> rs;
+  for (int i = 0; i < 300; ++i)
+    rs.push_back(member(fmt::format("j-{:06d}", 299 - i), i % 3 ? "web" : "archive", i % 2 ? "b1" : "",
+                        i % 5 ? jobs::JobState::TranscodeSuccess : jobs::JobState::Transcoding));
+  store.insert(rs, std::vector<std::string>(rs.size(), ""));
+  std::vector<std::string> ids;
+  store.for_each({.pipeline = "archive", .state = jobs::JobState::Transcoding}, [&](const jobs::JobRow& r) {
+    EXPECT_EQ(r.pipeline, "archive");
+    EXPECT_EQ(r.state, "Transcoding");
+    EXPECT_EQ(jobs::record_from_json(nlohmann::json::parse(r.json)).id, r.id);
+    ids.emplace_back(r.id);
+  });
+  EXPECT_EQ(ids.size(), 20u);  // i % 15 == 0
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(store.list({.batch_id = "b1"}).size(), 150u);
+  auto open = store.open_jobs({.pipeline = "web"});
+  EXPECT_EQ(open.size(), 40u);  // i % 5 == 0 and i % 3 != 0
+  for (const auto& o : open) EXPECT_EQ(store.get(o.id).state, jobs::JobState::Transcoding);
+  // A state filter does not narrow the open jobs: any of them may end in that state now.
+  EXPECT_EQ(store.open_jobs({.state = jobs::JobState::TranscodeFail}).size(), 60u);
+  // The planner answers these from the indexes, not a scan of every record.
+  for (const char* q : {"SELECT id FROM jobs WHERE state = 'x' ORDER BY id", "SELECT id FROM jobs WHERE batch_id = 'x' ORDER BY id",
+                        "SELECT id FROM jobs WHERE pipeline = 'x' ORDER BY id", "SELECT id FROM jobs WHERE final = 0 ORDER BY id"}) {
+    sqlite::Db db(dir.path / "jobs.db");
+    sqlite::Stmt explain(db, std::string("EXPLAIN QUERY PLAN ") + q);
+    std::string plan;
+    while (explain.step()) plan += std::string(explain.text(3)) + "\n";
+    EXPECT_NE(plan.find("USING"), std::string::npos) << q << "\n" << plan;
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << q << "\n" << plan;
+  }
+}
+
+TEST(JobStore, AStoreOfRecordFoldersIsReadInOnce) {
+  TempDir dir;
+  auto r = member("20261101-000000-0000abcd", "web", "", jobs::JobState::TranscodeSuccess);
+  fs::create_directories(dir.path / "jobs" / r.id);
+  files::write_atomic(dir.path / "jobs" / r.id / "record.json", jobs::to_json(r).dump(2));
+  files::write_atomic(dir.path / "jobs" / r.id / "job.toml", "[input]\npath = \"/in/a.mp4\"\n");
+  fs::create_directories(dir.path / "jobs" / "torn");
+  files::write_atomic(dir.path / "jobs" / "torn" / "record.json", "{\"id\": \"to");
+  {
+    jobs::Store store(dir.path);
+    ASSERT_EQ(store.list().size(), 1u);
+    EXPECT_EQ(jobs::to_json(store.get(r.id)), jobs::to_json(r));
+    EXPECT_EQ(store.job_text(r.id), "[input]\npath = \"/in/a.mp4\"\n");
+    store.remove(r.id);
+  }
+  // Once: a record removed from the database does not come back from its folder.
+  fs::create_directories(dir.path / "jobs" / r.id);
+  files::write_atomic(dir.path / "jobs" / r.id / "record.json", jobs::to_json(r).dump(2));
+  jobs::Store again(dir.path);
+  EXPECT_TRUE(again.list().empty());
 }
 
 TEST(JobStore, StatesHaveStableNames) {
