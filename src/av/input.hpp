@@ -70,6 +70,8 @@ class InputCache {
   Input& get(const std::filesystem::path& path);
   // Files opened so far.
   int opens() const { return opens_; }
+  // Closes every kept input (after a failure: the next task opens afresh).
+  void clear() { open_.clear(); }
 
  private:
   size_t capacity_;

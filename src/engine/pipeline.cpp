@@ -856,8 +856,15 @@ std::vector<TargetStats> run_pipeline(const fs::path& input, const StreamChoice&
   Analysis found;
   found.palettes.resize(targets.size());
   found.gains_db.resize(targets.size());
-  if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr, control.decoder_threads}, span, found);
-  return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control, span, found);
+  try {
+    if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr, control.decoder_threads}, span, found);
+    return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control, span, found);
+  } catch (...) {
+    // A failed pass may leave a kept input in any state (a read error, a demuxer that
+    // lost its place): the retry opens it afresh.
+    if (control.inputs) control.inputs->clear();
+    throw;
+  }
 }
 
 }  // namespace gopcast::engine

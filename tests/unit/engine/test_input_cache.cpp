@@ -153,6 +153,31 @@ TEST(InputCache, KeepsTheMostRecentlyUsedAndReopensWhatItClosed) {
   EXPECT_EQ(inputs.opens(), 4);
 }
 
+// A task that fails part-way closes the worker's kept inputs: its retry (on the same
+// worker) opens the input afresh instead of trusting a demuxer left in any state, and
+// gives the bytes of a clean run.
+TEST(InputCache, AFailedTaskClosesTheKeptInputsSoTheRetryOpensAfresh) {
+  const Source src = source(kMedia / "bbb-480p-30s.mp4");
+  const auto segments = plan::plan_segments(engine::index_keyframes(src.file, src.video), {4, 0});
+  ASSERT_GE(segments.size(), 3u);
+  const auto& seg = segments[1];
+  test::TempDir dir;
+  av::InputCache inputs;
+  const auto clean = run_segments(src, segments, {1}, &inputs, dir);
+  ASSERT_EQ(inputs.opens(), 1);
+  engine::RunControl control;
+  control.decoder_threads = 1;
+  control.inputs = &inputs;
+  control.fail_after_frames = seg.frames() / 2;
+  engine::Span span{seg.start_pts, seg.end_pts, true};
+  span.preroll_frames = 8;
+  EXPECT_ANY_THROW(engine::run_pipeline(src.file, {src.video, -1}, {target(src, dir / "failed.bin", true, dir.path)}, control, span));
+  EXPECT_EQ(inputs.opens(), 1);
+  const auto retry = run_segments(src, segments, {1}, &inputs, dir);
+  EXPECT_EQ(inputs.opens(), 2) << "the retry reopened the input";
+  EXPECT_TRUE(retry.at(0) == clean.at(0));
+}
+
 // A clip's audio task (audio alone, a bounded span) stops reading a second past the
 // span's end instead of demuxing the rest of the file: at 10 hours that was most of
 // a short clip's CPU. The kept input shows how far the pass read.
