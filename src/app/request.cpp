@@ -104,6 +104,10 @@ TranscodeRequest transcode_request(Job job, const Catalog& catalog, const std::v
 
 RunRequest resolve(Job job, const RunOptions& options, const Catalog& catalog) {
   RunRequest r;
+  // What the job's inputs may read besides themselves, before any of them is opened
+  // (every rank resolves the same job, so each sets the same policy; a job without the
+  // keys sets the default back).
+  av::set_input_policy({job.input.special_files, job.input.hls_allow});
   // The caller's values first: one line names a bad one before any file is read.
   if (options.workers) r.parallel.workers = check_workers(*options.workers, options.workers_key);
   const auto seconds = options.segment_seconds ? options.segment_seconds : job.parallel.segment_seconds;

@@ -3,11 +3,30 @@
 #include <cstddef>
 #include <filesystem>
 #include <list>
+#include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "av/handles.hpp"
 
 namespace gopcast::av {
+
+// What opening an input may read besides the file the user named. By default: regular
+// files only (a FIFO, device or socket would hang or read what nobody meant), and, for an
+// HLS playlist, segments and keys at or below the playlist's own folder (a playlist
+// naming /etc/passwd, ../ or file:// elsewhere is refused). A job widens it with
+// [input] special_files = true and [input] hls_allow = ["/folder", ...].
+struct InputPolicy {
+  bool special_files = false;
+  std::vector<std::filesystem::path> hls_allow;  // more folders a playlist may read from
+  int special_open_seconds = 60;  // a FIFO with no writer after this long is an error
+};
+// The policy of this process (set once, before a job's inputs are opened).
+void set_input_policy(InputPolicy policy);
+const InputPolicy& input_policy();
+
+struct OpenGuard;
 
 class Input {
  public:
@@ -50,7 +69,10 @@ class Input {
   double duration_seconds() const;
 
  private:
-  Input(InputContextPtr ctx, std::filesystem::path path) : ctx_(std::move(ctx)), path_(std::move(path)) {}
+  Input(InputContextPtr ctx, std::filesystem::path path, std::shared_ptr<OpenGuard> guard)
+      : guard_(std::move(guard)), ctx_(std::move(ctx)), path_(std::move(path)) {}
+  void check_refused() const;
+  std::shared_ptr<OpenGuard> guard_;  // what nested opens (HLS segments, keys) were refused; before ctx_, outlives it
   InputContextPtr ctx_;
   std::filesystem::path path_;
   int64_t end_us_ = 0;  // the latest packet end seen, in AV_TIME_BASE units from the start

@@ -92,7 +92,7 @@ PreparedJob prepare_job(const fs::path& job_file, bool input_optional, const std
   stored.input.path = check.input.path;
   if (!stored.input.path.is_absolute()) stored.input.path = fs::absolute(stored.input.path).lexically_normal();
   std::error_code ec;
-  if (!fs::is_regular_file(stored.input.path, ec))
+  if (!fs::exists(stored.input.path, ec))
     fail(ErrorCode::ResourceNotFound, "{}: no such input file", stored.input.path.string());
   app::RunOptions options;
   options.sets = sets;

@@ -47,6 +47,17 @@ Job load_job(const fs::path& path, bool input_optional) {
   if (in_path) job.input.path = resolve(*in_path);
   if (auto v = input.string("video_stream")) job.input.video_stream = *v;
   if (auto v = input.string("audio_stream")) job.input.audio_stream = *v;
+  if (auto v = input.boolean("special_files")) job.input.special_files = *v;
+  if (const toml::node* list = input.raw("hls_allow")) {
+    const toml::array* a = list->as_array();
+    if (!a) input.fail_at("hls_allow", ErrorCode::InvalidKey, "expected an array of folders");
+    for (size_t i = 0; i < a->size(); ++i) {
+      const auto* p = (*a)[i].as_string();
+      if (!p || p->get().empty())
+        fail<SpecError>(ErrorCode::InvalidKey, "{}: input.hls_allow[{}]: expected a folder", spec::where((*a)[i], origin), i);
+      job.input.hls_allow.push_back(resolve(p->get()));
+    }
+  }
   if (auto v = input.number("start", 0, 1e7)) job.input.clip.start = *v;
   job.input.clip.duration = input.number("duration", 1e-3, 1e7);
   job.input.clip.end_offset = input.number("end_offset", 0, 1e7);
@@ -170,6 +181,12 @@ toml::table job_to_table(const Job& job, bool literal_outputs) {
   toml::table input;
   if (!job.input.path.empty()) input.insert("path", job.input.path.string());
   if (!job.input.video_stream.empty()) input.insert("video_stream", job.input.video_stream);
+  if (job.input.special_files) input.insert("special_files", true);
+  if (!job.input.hls_allow.empty()) {
+    toml::array folders;
+    for (const auto& p : job.input.hls_allow) folders.push_back(p.string());
+    input.insert("hls_allow", std::move(folders));
+  }
   if (!job.input.audio_stream.empty()) input.insert("audio_stream", job.input.audio_stream);
   if (job.input.clip.start > 0) input.insert("start", job.input.clip.start);
   if (job.input.clip.duration) input.insert("duration", *job.input.clip.duration);

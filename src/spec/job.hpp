@@ -63,6 +63,10 @@ struct JobInput {
   Clip clip;                 // start, duration, end_offset in [input]
   AudioMix mix;              // [input.mix]
   Concat concat;             // [input.concat]
+  // What opening the input may read besides it (av::InputPolicy): FIFOs and devices,
+  // and the folders an HLS playlist's segments and keys may come from besides its own.
+  bool special_files = false;                     // [input] special_files
+  std::vector<std::filesystem::path> hls_allow;   // [input] hls_allow
 };
 
 struct JobOutput {
