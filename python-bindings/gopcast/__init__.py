@@ -31,5 +31,5 @@ __all__ = [
     "Error", "InvalidParameter", "InternalError", "Usage", "ResourceNotFound", "ResourceContentBad",
     "OutOfRange", "TemplateNotFound", "InvalidKey", "SpecSyntax", "UnsupportedCodec", "Incompatible",
     "StreamNotFound", "OutputNotWritable", "PipelineNotFound", "JobNotFound", "TranscodeFailed",
-    "SchedulerFailed", "SchedulerLimit", "WaitTimeout", "Cancelled", "error_codes", "set_log_level",
+    "SchedulerFailed", "SchedulerLimit", "OutputLocked", "WaitTimeout", "Cancelled", "error_codes", "set_log_level",
 ]

@@ -110,6 +110,7 @@ void register_errors(py::module_& m) {
       {ErrorCode::TranscodeFailed, "TranscodeFailed", nullptr},
       {ErrorCode::SchedulerFailed, "SchedulerFailed", nullptr},
       {ErrorCode::SchedulerLimit, "SchedulerLimit", nullptr},
+      {ErrorCode::OutputLocked, "OutputLocked", nullptr},
       {ErrorCode::WaitTimeout, "WaitTimeout", PyExc_TimeoutError},
       {ErrorCode::Cancelled, "Cancelled", nullptr},
   };

@@ -41,6 +41,7 @@ def test_every_code_has_its_class_with_the_cli_exit_status():
     ("TranscodeFailed", gopcast.InternalError, None),
     ("SchedulerFailed", gopcast.InternalError, None),
     ("SchedulerLimit", gopcast.Error, None),
+    ("OutputLocked", gopcast.Error, None),
     ("WaitTimeout", gopcast.Error, TimeoutError),
     ("Cancelled", gopcast.Error, None),
 ])

@@ -117,6 +117,7 @@ RunRequest resolve(Job job, const RunOptions& options, const Catalog& catalog) {
   r.parallel.max_attempts = options.max_attempts.value_or(job.parallel.max_attempts.value_or(kDefaultMaxAttempts));
   r.parallel.manifest = options.manifest.empty() ? job.parallel.manifest : options.manifest;
   r.snapshots = job.snapshots;
+  r.wait_lock = options.wait_lock;
   r.transcode = transcode_request(std::move(job), catalog, options.sets);
   return r;
 }

@@ -66,6 +66,7 @@ struct RunOptions {
   std::optional<double> segment_seconds;
   std::optional<int> max_attempts;
   std::filesystem::path manifest;
+  bool wait_lock = false;  // wait for another run writing the same outputs (else OutputLocked)
   // The key names in messages about bad values: "--segment-seconds" on a command line,
   // "segment_seconds" from Python.
   std::string workers_key = "workers", segment_seconds_key = "segment_seconds", max_attempts_key = "max_attempts";
@@ -75,6 +76,7 @@ struct RunRequest {
   TranscodeRequest transcode;
   ParallelSettings parallel;
   std::vector<SnapshotSpec> snapshots;  // the job's still images, published with the outputs
+  bool wait_lock = false;               // RunOptions::wait_lock
 };
 
 // Resolves a job (options checked first: a bad value is OutOfRange naming its key).

@@ -1,12 +1,14 @@
 #include "app/run.hpp"
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "app/prepare.hpp"
 #include "app/segmented.hpp"
 #include "av/input.hpp"
 #include "core/error.hpp"
+#include "core/files.hpp"
 #include "sched/failpoint.hpp"
 
 namespace gopcast::app {
@@ -41,6 +43,14 @@ RunResult run(const RunRequest& request, const RunControl& control, sched::Trans
 
   const double started = now_seconds();
   PreparedTranscode prepared = prepare(tr);
+  // One run per output (once the output folders are known to be usable): the locks are
+  // held until the outputs are published or the run failed, taken in path order so two
+  // jobs sharing outputs never wait on each other in a circle.
+  std::set<std::filesystem::path> claimed;
+  for (const auto& o : tr.outputs) claimed.insert(std::filesystem::absolute(o.path).lexically_normal());
+  for (const auto& l : tr.ladders) claimed.insert(std::filesystem::absolute(l.master).lexically_normal());
+  std::vector<files::OutputLock> locks;
+  for (const auto& p : claimed) locks.emplace_back(p, request.wait_lock);
   engine::JobContext ctx = job_context(tr, prepared);
   RunResult result;
   if (ctx.any_segmented()) {

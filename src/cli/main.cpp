@@ -52,6 +52,7 @@ struct Parallel {
   std::optional<double> segment_seconds;
   std::optional<int> max_attempts;
   std::string manifest;
+  bool wait_lock = false;
 };
 
 void add_parallel(CLI::App* app, Parallel& p) {
@@ -61,6 +62,7 @@ void add_parallel(CLI::App* app, Parallel& p) {
   app->add_option("--max-attempts", p.max_attempts,
                   fmt::format("Tries of a segment before it fails the job (default {})", gopcast::kDefaultMaxAttempts));
   app->add_option("--manifest", p.manifest, "Segment manifest (HDF5) path (default: <first output>.manifest.h5)");
+  app->add_flag("--wait-lock", p.wait_lock, "Wait while another run writes the same output (default: fail at once, exit 23)");
 }
 
 // transcode and run: resolve the job, show progress on a terminal, print the result.
@@ -72,6 +74,7 @@ void run_job(gopcast::Job job, const std::vector<std::string>& sets, const Paral
   options.segment_seconds = par.segment_seconds;
   options.max_attempts = par.max_attempts;
   options.manifest = par.manifest;
+  options.wait_lock = par.wait_lock;
   options.workers_key = "--workers";
   options.segment_seconds_key = "--segment-seconds";
   options.max_attempts_key = "--max-attempts";

@@ -27,6 +27,8 @@ const std::vector<ErrorCodeInfo>& error_codes() {
       {ErrorCode::SchedulerFailed, "InternalError.SchedulerFailed", 21, "a Slurm command (sbatch, squeue, scontrol, scancel) failed"},
       {ErrorCode::SchedulerLimit, "LimitExceeded.SchedulerLimit", 22,
        "a batch is larger than the cluster lets gopcast submit now (Slurm's MaxJobCount or MaxArraySize)"},
+      {ErrorCode::OutputLocked, "ResourceInUse.OutputLocked", 23,
+       "another run (named in the message) is writing the same output; wait, or pass --wait-lock"},
       {ErrorCode::WaitTimeout, "Timeout.Wait", 124, "the job did not end within the time given to `jobs wait`"},
       {ErrorCode::Cancelled, "Cancelled", 130, "interrupted by a signal; nothing was left at the output path"},
   };

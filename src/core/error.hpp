@@ -31,6 +31,7 @@ enum class ErrorCode {
   JobNotFound,         // no job of that id in the job store
   SchedulerFailed,     // a Slurm command failed (sbatch, scontrol, scancel...)
   SchedulerLimit,      // a batch larger than the cluster's limits (MaxJobCount, MaxArraySize)
+  OutputLocked,        // another run is writing the same output
   WaitTimeout,         // `jobs wait --timeout` ran out before the job ended
 };
 

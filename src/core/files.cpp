@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -13,6 +16,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/process.hpp"
 
 namespace fs = std::filesystem;
 
@@ -106,6 +110,58 @@ Lock::Lock(const fs::path& path, Mode mode) {
 
 Lock::~Lock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+}
+
+fs::path OutputLock::file_for(const fs::path& output) {
+  return output.parent_path() / ("." + output.filename().string() + ".gopcast-lock");
+}
+
+OutputLock::OutputLock(const fs::path& output, bool wait) : path_(file_for(output)) {
+  for (;;) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail(ErrorCode::OutputNotWritable, "{}: cannot create its lock {}: {}", output.string(), path_.string(), std::strerror(errno));
+    int rc;
+    while ((rc = ::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB))) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+      const int e = errno;
+      std::string holder(512, '\0');
+      const ssize_t n = e == EWOULDBLOCK ? ::pread(fd_, holder.data(), holder.size(), 0) : -1;
+      holder.resize(n > 0 ? static_cast<size_t>(n) : 0);
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
+      ::close(fd_);
+      fd_ = -1;
+      if (e != EWOULDBLOCK) fail(ErrorCode::Internal, "{}: flock: {}", path_.string(), std::strerror(e));
+      fail(ErrorCode::OutputLocked, "{}: another run is writing it ({}); wait for it to end, or pass --wait-lock to wait",
+           output.string(), holder.empty() ? "its holder has not said who it is yet" : holder);
+    }
+    // The holder before us may have removed the file as it released it: the lock must
+    // be on the file that is at the path now.
+    struct stat held{}, named{};
+    if (::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+      break;
+    ::close(fd_);
+    fd_ = -1;
+  }
+  std::string who = fmt::format("pid {} on {}", ::getpid(), process::host_name());
+  if (const char* job = std::getenv("SLURM_JOB_ID"); job && *job) who += fmt::format(", Slurm job {}", job);
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char since[32];
+  std::strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  who += fmt::format(", since {}\n", since);
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, who.data(), who.size(), 0) != static_cast<ssize_t>(who.size())) {
+    // The lock holds without the note; a second run then cannot say who holds it.
+  }
+}
+
+OutputLock::OutputLock(OutputLock&& other) noexcept : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
+
+OutputLock::~OutputLock() {
+  if (fd_ < 0) return;
+  ::unlink(path_.c_str());  // while still held: a waiter then retries on a fresh file
+  ::close(fd_);
 }
 
 }  // namespace gopcast::files

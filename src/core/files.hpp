@@ -55,4 +55,25 @@ class Lock {
   int fd_ = -1;
 };
 
+// One writer per output: an exclusive flock on a hidden lock file beside the output
+// (".NAME.gopcast-lock"), holding who has it (pid, host, Slurm job, since when). flock is
+// released by the kernel when its holder dies (on NFSv4 and Lustre/GPFS with locking on,
+// when the holder's lease or node goes), so a dead run's lock is taken over at once.
+// A second run fails with OutputLocked naming the holder, or waits (`wait`). The lock
+// file is removed on release; a waiter that then holds a removed file's lock retries on
+// the new one, so two runs never both believe they hold it.
+class OutputLock {
+ public:
+  OutputLock(const std::filesystem::path& output, bool wait);
+  OutputLock(OutputLock&& other) noexcept;
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+  ~OutputLock();
+  static std::filesystem::path file_for(const std::filesystem::path& output);
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
 }  // namespace gopcast::files

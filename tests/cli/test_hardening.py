@@ -5,6 +5,9 @@ shared media, never committed:
 
   special files   a FIFO with no writer, /dev/zero, a FIFO named in a job: refused at
                   once (exit 4) unless the job allows special files
+  output lock     a second run of the same output fails at once (exit 23) naming the
+                  first (pid, host); with --wait-lock it waits and then succeeds; the lock
+                  of a killed holder is taken over; no lock file is left behind
   HLS inclusion   a local playlist whose segment is ../ outside its folder, an absolute
                   path elsewhere, a file:// URL elsewhere, a FIFO beside it, a later
                   segment outside (not only the first): refused naming the URI; the same
@@ -14,10 +17,11 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
-from conftest import decoded_frames, run_gopcast
+from conftest import BIN, decode_errors, decoded_frames, media, run_gopcast
 from test_errors import assert_clean_failure
 
 
@@ -100,3 +104,51 @@ def test_a_playlist_inside_its_folder_and_one_widened_by_the_job_both_transcode(
                    f'[[outputs]]\npath = {json.dumps(str(tmp_path / "w.mp4"))}\n')
     run_gopcast("run", job)
     assert decoded_frames(tmp_path / "w.mp4") == 192
+
+
+def start_run(source, out, *extra):
+    return subprocess.Popen([str(BIN), "transcode", str(source), "-o", str(out), "-q", "--workers", "1", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path, proc, seconds=60):
+    deadline = time.time() + seconds
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_one_run_per_output_the_second_fails_naming_the_first_or_waits(tmp_path):
+    source = media("bbb-480p-30s.mp4")
+    out = tmp_path / "o.mp4"
+    lock = tmp_path / ".o.mp4.gopcast-lock"
+    first = start_run(source, out, "--set", "video.preset=medium")
+    wait_for(lock, first)
+    second = run_gopcast("transcode", source, "-o", out, check=False, timeout=60)
+    lines = second.stderr.strip().splitlines()
+    assert second.returncode == 23 and len(lines) == 1, second.stderr
+    assert lines[0].startswith("gopcast: error: ResourceInUse.OutputLocked: ") and f"pid {first.pid} on " in lines[0], lines[0]
+    assert "--wait-lock" in lines[0]
+    waiting = start_run(source, out, "--wait-lock")
+    time.sleep(1)
+    assert waiting.poll() is None, "--wait-lock did not wait"
+    assert first.wait(timeout=600) == 0, first.stderr.read()
+    assert waiting.wait(timeout=600) == 0, waiting.stderr.read()
+    assert decoded_frames(out) == decoded_frames(source) and decode_errors(out) == ""
+    assert not lock.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.mp4", "o.mp4.manifest.h5"]
+
+
+def test_the_lock_of_a_killed_run_is_taken_over(tmp_path):
+    source = media("bbb-480p-30s.mp4")
+    out = tmp_path / "o.mp4"
+    lock = tmp_path / ".o.mp4.gopcast-lock"
+    killed = start_run(source, out, "--set", "video.preset=medium")
+    wait_for(lock, killed)
+    killed.kill()
+    killed.wait()
+    assert lock.exists()  # a SIGKILL leaves the file; the kernel released its flock
+    run_gopcast("transcode", source, "-o", out, "--set", "video.preset=ultrafast")
+    assert decoded_frames(out) == decoded_frames(source)
+    assert not lock.exists()

@@ -17,7 +17,7 @@ const ErrorCode kAll[] = {ErrorCode::Internal,       ErrorCode::Usage,          
                           ErrorCode::InvalidKey,     ErrorCode::SpecSyntax,      ErrorCode::UnsupportedCodec,
                           ErrorCode::Incompatible,   ErrorCode::StreamNotFound,  ErrorCode::OutputNotWritable,
                           ErrorCode::TranscodeFailed, ErrorCode::PipelineNotFound, ErrorCode::JobNotFound,
-                          ErrorCode::SchedulerFailed, ErrorCode::SchedulerLimit, ErrorCode::WaitTimeout, ErrorCode::Cancelled};
+                          ErrorCode::SchedulerFailed, ErrorCode::SchedulerLimit, ErrorCode::OutputLocked, ErrorCode::WaitTimeout, ErrorCode::Cancelled};
 }  // namespace
 
 TEST(ErrorCodes, EveryCodeIsListedOnceInDocumentationOrder) {
@@ -73,6 +73,7 @@ TEST(ErrorCodes, NamesAreDistinctAndStable) {
       {ErrorCode::JobNotFound, {"InvalidParameter.JobNotFound", 14}},
       {ErrorCode::SchedulerFailed, {"InternalError.SchedulerFailed", 21}},
       {ErrorCode::SchedulerLimit, {"LimitExceeded.SchedulerLimit", 22}},
+      {ErrorCode::OutputLocked, {"ResourceInUse.OutputLocked", 23}},
       {ErrorCode::WaitTimeout, {"Timeout.Wait", 124}},
       {ErrorCode::Cancelled, {"Cancelled", 130}},
   };
