@@ -48,16 +48,22 @@ Job load_job(const fs::path& path, bool input_optional) {
   if (auto v = input.string("video_stream")) job.input.video_stream = *v;
   if (auto v = input.string("audio_stream")) job.input.audio_stream = *v;
   if (auto v = input.boolean("special_files")) job.input.special_files = *v;
-  if (const toml::node* list = input.raw("hls_allow")) {
-    const toml::array* a = list->as_array();
-    if (!a) input.fail_at("hls_allow", ErrorCode::InvalidKey, "expected an array of folders");
-    for (size_t i = 0; i < a->size(); ++i) {
-      const auto* p = (*a)[i].as_string();
-      if (!p || p->get().empty())
-        fail<SpecError>(ErrorCode::InvalidKey, "{}: input.hls_allow[{}]: expected a folder", spec::where((*a)[i], origin), i);
-      job.input.hls_allow.push_back(resolve(p->get()));
+  // An array of paths at `key` of `table` (dotted `name` in messages), each resolved.
+  auto paths = [&](spec::TableReader& table, const char* key, const std::string& name, const char* what) {
+    std::vector<fs::path> out;
+    if (const toml::node* list = table.raw(key)) {
+      const toml::array* a = list->as_array();
+      if (!a) table.fail_at(key, ErrorCode::InvalidKey, fmt::format("expected an array of {}s", what));
+      for (size_t i = 0; i < a->size(); ++i) {
+        const auto* p = (*a)[i].as_string();
+        if (!p || p->get().empty())
+          fail<SpecError>(ErrorCode::InvalidKey, "{}: {}[{}]: expected a {}", spec::where((*a)[i], origin), name, i, what);
+        out.push_back(resolve(p->get()));
+      }
     }
-  }
+    return out;
+  };
+  job.input.hls_allow = paths(input, "hls_allow", "input.hls_allow", "folder");
   if (auto v = input.number("start", 0, 1e7)) job.input.clip.start = *v;
   job.input.clip.duration = input.number("duration", 1e-3, 1e7);
   job.input.clip.end_offset = input.number("end_offset", 0, 1e7);
@@ -77,16 +83,7 @@ Job load_job(const fs::path& path, bool input_optional) {
   }
   {
     auto concat = input.table("concat");
-    if (const toml::node* list = concat.raw("inputs")) {
-      const toml::array* a = list->as_array();
-      if (!a) concat.fail_at("inputs", ErrorCode::InvalidKey, "expected an array of paths");
-      for (size_t i = 0; i < a->size(); ++i) {
-        const auto* p = (*a)[i].as_string();
-        if (!p || p->get().empty())
-          fail<SpecError>(ErrorCode::InvalidKey, "{}: input.concat.inputs[{}]: expected a path", spec::where((*a)[i], origin), i);
-        job.input.concat.inputs.push_back(resolve(p->get()));
-      }
-    }
+    job.input.concat.inputs = paths(concat, "inputs", "input.concat.inputs", "path");
     if (auto v = concat.string("list")) {
       for (auto& p : read_concat_list(resolve(*v))) job.input.concat.inputs.push_back(std::move(p));
     }
