@@ -167,9 +167,12 @@ Store::Store(fs::path home) : home_(std::move(home)) {
   files::Lock opening(home_ / "jobs.db.open-lock", files::Lock::Mode::Exclusive);
   const bool fresh = !fs::exists(database(), ec);
   db_ = std::make_unique<sqlite::Db>(database());
-  sqlite::Stmt version(*db_, "PRAGMA user_version");
-  version.step();
-  if (version.integer(0) == kSchemaVersion) return;
+  int64_t version = 0;
+  {
+    sqlite::Stmt q(*db_, "PRAGMA user_version");
+    if (q.step()) version = q.integer(0);
+  }
+  if (version == kSchemaVersion) return;
   sqlite::Transaction t(*db_);
   db_->exec(kSchema);
   db_->exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion));
@@ -311,11 +314,32 @@ void Store::set_slurm_ids(const std::vector<std::pair<std::string, std::string>>
 }
 
 void Store::for_each(const JobFilter& filter, const std::function<void(const JobRow&)>& row) const {
+  // Pages of rows by id, each read in a read transaction of its own that ends before the
+  // caller sees the rows: a slow reader (`jobs list | less`) never holds the database,
+  // which with the rollback journal would keep running jobs from recording their state.
+  constexpr int kPage = 1000;
   const Where w = where(filter, false);
-  sqlite::Stmt q(*db_, "SELECT id, pipeline, state, slurm_job_id, input, record, priority FROM jobs" + w.sql + " ORDER BY id");
-  for (size_t i = 0; i < w.values.size(); ++i) q.bind(static_cast<int>(i + 1), w.values[i]);
-  while (q.step())
-    row({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), q.text(5), static_cast<int>(q.integer(6))});
+  const std::string sql = "SELECT id, pipeline, state, slurm_job_id, input, record, priority FROM jobs" + w.sql +
+                          (w.sql.empty() ? " WHERE" : " AND") + " id > ? ORDER BY id LIMIT " + std::to_string(kPage);
+  sqlite::Stmt q(*db_, sql);
+  struct Row {
+    std::string id, pipeline, state, slurm_job_id, input, json;
+    int priority;
+  };
+  std::vector<Row> page;
+  std::string last;
+  for (;;) {
+    for (size_t i = 0; i < w.values.size(); ++i) q.bind(static_cast<int>(i + 1), w.values[i]);
+    q.bind(static_cast<int>(w.values.size() + 1), last);
+    page.clear();
+    while (q.step())
+      page.push_back({std::string(q.text(0)), std::string(q.text(1)), std::string(q.text(2)), std::string(q.text(3)),
+                      std::string(q.text(4)), std::string(q.text(5)), static_cast<int>(q.integer(6))});
+    q.reset();
+    for (const auto& r : page) row({r.id, r.pipeline, r.state, r.slurm_job_id, r.input, r.json, r.priority});
+    if (page.size() < static_cast<size_t>(kPage)) return;
+    last = page.back().id;
+  }
 }
 
 std::vector<JobRecord> Store::list(const JobFilter& filter) const {

@@ -192,6 +192,35 @@ TEST(JobStore, FiltersAndOpenJobsComeFromTheIndexesInIdOrder) {
   }
 }
 
+TEST(JobStore, ListingPagesThroughManyRowsAndLetsWritersInBetween) {
+  TempDir dir;
+  jobs::Store store(dir.path);
+  std::vector<jobs::JobRecord> rs;
+  for (int i = 0; i < 2500; ++i) rs.push_back(member(fmt::format("p-{:06d}", i), "web", "", jobs::JobState::Submitted));
+  store.insert(rs, std::vector<std::string>(rs.size(), ""));
+  std::vector<std::string> ids;
+  store.for_each({.state = jobs::JobState::Submitted}, [&](const jobs::JobRow& r) {
+    ids.emplace_back(r.id);
+    // A writer in another process commits while the listing is between rows (it would
+    // wait for the reader's lock with a rollback journal if a page stayed open).
+    if (ids.size() == 1500) {
+      pid_t pid = ::fork();
+      if (pid == 0) {
+        jobs::Store other(dir.path);
+        other.update("p-000000", [](jobs::JobRecord& x) { return ++x.attempts, true; });
+        ::_exit(0);
+      }
+      int ws = 0;
+      ::waitpid(pid, &ws, 0);
+      EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    }
+  });
+  ASSERT_EQ(ids.size(), 2500u);
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 2500u);
+  EXPECT_EQ(store.get("p-000000").attempts, 1);
+}
+
 TEST(JobStore, AStoreOfRecordFoldersIsReadInOnce) {
   TempDir dir;
   auto r = member("20261101-000000-0000abcd", "web", "", jobs::JobState::TranscodeSuccess);
