@@ -38,6 +38,7 @@ void post_event(notify::Notifier& notifier, const slurm::Pipeline* p, const JobR
   cfg.attempts = n.attempts;
   cfg.timeout_seconds = n.timeout_seconds;
   cfg.backoff_seconds = n.backoff_seconds;
+  cfg.allow = n.allow;
   auto body = event_body(r, previous);
   notifier.post(std::move(cfg), body.dump(), body["event_id"].get<std::string>());
 }

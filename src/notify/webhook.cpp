@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -237,6 +238,8 @@ std::string configure(CURL* easy, const WebhookConfig& cfg, const std::string& b
       curl_easy_setopt(easy, CURLOPT_URL, cfg.url.c_str()),
       curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https"),
       curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L),
+      // Never through a proxy: the address checked is the address connected to.
+      curl_easy_setopt(easy, CURLOPT_PROXY, ""),
       curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L),
       curl_easy_setopt(easy, CURLOPT_POST, 1L),
       curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.data()),
@@ -248,6 +251,30 @@ std::string configure(CURL* easy, const WebhookConfig& cfg, const std::string& b
   for (CURLcode c : codes)
     if (c != CURLE_OK) return fmt::format("curl_easy_setopt: {}", curl_easy_strerror(c));
   return {};
+}
+
+}  // namespace
+
+namespace {
+
+// The URL parsed by libcurl, its host checked to be there.
+UrlHost parse(const std::string& url, const std::string& origin, const std::string& shown) {
+  UrlPtr parsed(curl_url());
+  if (!parsed) fail(ErrorCode::Internal, "notify: curl_url: out of memory");
+  const CURLUcode rc = curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0);
+  if (rc == CURLUE_NO_HOST)
+    fail<SpecError>(ErrorCode::InvalidKey, "{}: url: no host (got '{}')", origin, shown);
+  if (rc != CURLUE_OK)
+    fail<SpecError>(ErrorCode::InvalidKey, "{}: url: {} (got '{}')", origin, curl_url_strerror(rc), shown);
+  char* host_out = nullptr;
+  const CURLUcode hc = curl_url_get(parsed.get(), CURLUPART_HOST, &host_out, 0);
+  const CurlString host(host_out);
+  if (hc != CURLUE_OK || !host || !*host) fail<SpecError>(ErrorCode::InvalidKey, "{}: url: no host (got '{}')", origin, shown);
+  char* port_out = nullptr;
+  const CURLUcode pc = curl_url_get(parsed.get(), CURLUPART_PORT, &port_out, CURLU_DEFAULT_PORT);
+  const CurlString port(port_out);
+  if (pc != CURLUE_OK || !port) fail<SpecError>(ErrorCode::InvalidKey, "{}: url: no port (got '{}')", origin, shown);
+  return {host.get(), std::strtol(port.get(), nullptr, 10)};
 }
 
 }  // namespace
@@ -269,19 +296,10 @@ void validate_url(const std::string& url, const std::string& origin) {
   if (url.find_first_of("/?#", scheme_end + 3) == scheme_end + 3)
     fail<SpecError>(ErrorCode::InvalidKey, "{}: url: no host (got '{}')", origin, shown);
 
-  UrlPtr parsed(curl_url());
-  if (!parsed) fail(ErrorCode::Internal, "notify: curl_url: out of memory");
-  const CURLUcode rc = curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0);
-  if (rc == CURLUE_NO_HOST)
-    fail<SpecError>(ErrorCode::InvalidKey, "{}: url: no host (got '{}')", origin, shown);
-  if (rc != CURLUE_OK)
-    fail<SpecError>(ErrorCode::InvalidKey, "{}: url: {} (got '{}')", origin, curl_url_strerror(rc), shown);
-  char* host_out = nullptr;
-  const CURLUcode hc = curl_url_get(parsed.get(), CURLUPART_HOST, &host_out, 0);
-  const CurlString host(host_out);
-  if (hc != CURLUE_OK || !host || !*host) fail<SpecError>(ErrorCode::InvalidKey, "{}: url: no host (got '{}')", origin, shown);
+  (void)parse(url, origin, shown);
 }
 
+UrlHost url_host(const std::string& url) { return parse(url, "notify", shown_url(url)); }
 
 Delivery deliver(const WebhookConfig& cfg, const std::string& body, const std::string& event_id,
                  const std::atomic<bool>* stop) {
@@ -314,6 +332,8 @@ Delivery deliver(const WebhookConfig& cfg, const std::string& body, const std::s
   const auto deadline = start + clamped(cfg.max_total_seconds);
   double backoff = cfg.backoff_seconds;
   if (stopped(stop)) return finish(prefix + ": stopped before the first attempt");
+  const UrlHost target = url_host(cfg.url);
+  SlistPtr pinned;  // "host:port:a,b": the checked addresses, the only ones curl connects to
 
   for (int n = 1; n <= attempts; ++n) {
     if (n > 1) {
@@ -331,6 +351,26 @@ Delivery deliver(const WebhookConfig& cfg, const std::string& body, const std::s
     curl_easy_setopt(easy.get(), CURLOPT_TIMEOUT_MS, timeout_ms);
 
     d.attempts = n;
+    if (!pinned) {
+      const CheckedHost checked = check_host(target.host, cfg.allow);
+      if (!checked.refused.empty()) {
+        d.attempts = 0;
+        return finish(fmt::format("{}: refused: {}", prefix, checked.refused));
+      }
+      if (!checked.failed.empty()) {
+        d.error = fmt::format("{}: {} (attempt {} of {})", prefix, checked.failed, n, attempts);
+        log::debug("{}", d.error);
+        continue;
+      }
+      const bool literal = target.host.starts_with('[');  // an IPv6 literal: curl resolves nothing
+      std::vector<std::string> listed;
+      for (const auto& address : checked.addresses)
+        listed.push_back(address.find(':') == std::string::npos ? address : "[" + address + "]");
+      const std::string entry = fmt::format("{}:{}:{}", target.host, target.port, fmt::join(listed, ","));
+      pinned.reset(curl_slist_append(nullptr, entry.c_str()));
+      if (!pinned) return finish(prefix + ": out of memory setting up the request");
+      if (!literal) curl_easy_setopt(easy.get(), CURLOPT_RESOLVE, pinned.get());
+    }
     const Attempt a = transfer(multi.get(), easy.get(), stop);
     d.http_status = a.status;
     d.error = fmt::format("{}: {} (attempt {} of {})", prefix, a.failure, n, attempts);

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "crypto/crypto.hpp"
+#include "notify/address.hpp"
 
 namespace gopcast::notify {
 
@@ -21,6 +22,7 @@ struct WebhookConfig {
   double timeout_seconds = 5;      // per attempt (connect + transfer)
   double backoff_seconds = 1;      // wait before the 2nd try; doubles each time
   double max_total_seconds = 30;   // hard bound on one delivery incl. waits
+  std::vector<AddressClass> allow; // besides public addresses: loopback, private (address.hpp)
 };
 
 // Throws SpecError with a one-line message "<origin>: url: ..." (origin e.g.
@@ -28,6 +30,14 @@ struct WebhookConfig {
 // "localhost:80"), InvalidKey for an empty URL, one with whitespace or control
 // characters, or one without a host. A password in the URL is shown as "***".
 void validate_url(const std::string& url, const std::string& origin);
+
+// The URL's host as libcurl reads it ("example.org", "[::1]") and its port (the
+// scheme's default when none is given). The URL must pass validate_url.
+struct UrlHost {
+  std::string host;
+  long port = 0;
+};
+UrlHost url_host(const std::string& url);
 
 // HMAC-SHA256 of `body` under `key`, as 64 lowercase hex digits.
 using crypto::hmac_sha256_hex;  // the signature of each event (crypto/crypto.hpp)
@@ -44,7 +54,10 @@ struct Delivery {
 // User-Agent: gopcast/<version>, X-Gopcast-Delivery: <event_id> and, when a secret
 // is set, X-Gopcast-Signature: sha256=<hmac_sha256_hex(secret, body)>. Retries on
 // connection errors, timeouts, 5xx, 408 and 429; any other answer (other 4xx, a
-// redirect, which is never followed) ends the delivery. Never throws for network
+// redirect, which is never followed) ends the delivery. The host is resolved once
+// and the request sent only to the addresses that `cfg.allow` permits (check_host),
+// never through a proxy (the environment's http_proxy would connect elsewhere); a
+// host with no permitted address ends the delivery before any request. Never throws for network
 // problems or a bad URL or event id: the outcome is data. Setting *stop aborts a
 // wait or a transfer within about 50 ms.
 Delivery deliver(const WebhookConfig& cfg, const std::string& body, const std::string& event_id,

@@ -139,9 +139,25 @@ Pipeline load_pipeline(const fs::path& file) {
     ns.attempts = static_cast<int>(n.integer("attempts", 1, 20).value_or(4));
     ns.timeout_seconds = n.number("timeout_seconds", 0.1, 300).value_or(5);
     ns.backoff_seconds = n.number("backoff_seconds", 0, 300).value_or(1);
+    if (const toml::node* al = n.raw("allow")) {
+      const toml::array* a = al->as_array();
+      if (!a) n.fail_at("allow", ErrorCode::InvalidKey, "expected an array of address classes");
+      for (const auto& e : *a) {
+        const auto* v = e.as_string();
+        const auto c = v ? parse_enum<notify::AddressClass>(v->get()) : std::nullopt;
+        if (!c || !notify::allowable(*c))
+          n.fail_at("allow", ErrorCode::OutOfRange,
+                    "each entry is loopback or private (public addresses are always allowed; link-local and reserved "
+                    "ones never)");
+        ns.allow.push_back(*c);
+      }
+    }
+    // A literal address is checked now, so a refused one fails the submission, not each event.
+    const notify::CheckedHost literal = notify::check_host(notify::url_host(ns.url).host, ns.allow, true);
+    if (!literal.refused.empty()) n.fail_at("url", ErrorCode::OutOfRange, literal.refused);
     p.notify = std::move(ns);
   } else {
-    for (const char* k : {"secret", "secret_file", "secret_env", "events", "attempts", "timeout_seconds", "backoff_seconds"})
+    for (const char* k : {"secret", "secret_file", "secret_env", "events", "attempts", "timeout_seconds", "backoff_seconds", "allow"})
       if (n.raw(k)) n.fail_at(k, ErrorCode::InvalidKey, "given without notify.url");
   }
   n.finish();

@@ -10,6 +10,7 @@
 
 #include "core/enum_names.hpp"
 #include "jobs/state.hpp"
+#include "notify/address.hpp"
 
 namespace gopcast::slurm {
 
@@ -31,6 +32,7 @@ struct NotifySettings {
   int attempts = 4;
   double timeout_seconds = 5;
   double backoff_seconds = 1;
+  std::vector<notify::AddressClass> allow;  // loopback and/or private besides public addresses
 };
 
 struct Pipeline {

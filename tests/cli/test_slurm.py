@@ -612,7 +612,7 @@ def test_webhooks_are_delivered_signed_in_order(home, clips, tmp_path):
     secret = "s3cret-for-hmac"
     try:
         home.pipeline("hooks", license_key="hooks", max_concurrent=1,
-                      notify={"url": receiver.url, "secret": secret})
+                      notify={"url": receiver.url, "secret": secret, "allow": ["loopback"]})
         out = tmp_path / "out"
         out.mkdir()
         rec = home.submit(write_job(tmp_path / "job.toml", clips["small"], out), "hooks", "--user-data", "ticket 7")
@@ -644,7 +644,8 @@ def test_receiver_down_neither_fails_nor_delays_the_job(home, clips, tmp_path):
         port = s.getsockname()[1]
     # Each event tries for 4 + 8 = 12 s before it is given up: far longer than the job.
     home.pipeline("hooks", license_key="hooks", max_concurrent=1,
-                  notify={"url": f"http://127.0.0.1:{port}/down", "secret": "x", "attempts": 3, "backoff_seconds": 4})
+                  notify={"url": f"http://127.0.0.1:{port}/down", "secret": "x", "attempts": 3, "backoff_seconds": 4,
+                          "allow": ["loopback"]})
     out = tmp_path / "out"
     out.mkdir()
     rec = home.submit(write_job(tmp_path / "job.toml", clips["small"], out), "hooks")

@@ -2,6 +2,7 @@
 // 127.0.0.1 socket that parses each request and answers from a script.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -97,6 +98,7 @@ class Receiver {
   }
 
   std::string url(const std::string& path = "/hook") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  int port() const { return port_; }
 
   std::vector<Request> requests() const {
     std::lock_guard lock(mutex_);
@@ -186,6 +188,7 @@ WebhookConfig quick(const std::string& url) {
   cfg.timeout_seconds = 2;
   cfg.backoff_seconds = 0.05;
   cfg.max_total_seconds = 5;
+  cfg.allow = {AddressClass::Loopback};  // the receiver is on 127.0.0.1
   return cfg;
 }
 
@@ -421,6 +424,101 @@ TEST(Deliver, BadUrlOrEventIdIsAnOutcomeNotAnException) {
 }
 
 // ---------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------
+// Where a webhook may connect (address.hpp).
+
+AddressClass class_of(const std::string& text) {
+  addrinfo hints{};
+  hints.ai_flags = AI_NUMERICHOST;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(text.c_str(), nullptr, &hints, &found) != 0) throw std::runtime_error("not an address: " + text);
+  const AddressClass c = classify(found->ai_addr);
+  freeaddrinfo(found);
+  return c;
+}
+
+TEST(Address, ClassesFollowTheRegistries) {
+  const std::vector<std::pair<std::string, AddressClass>> cases = {
+      {"127.0.0.1", AddressClass::Loopback},       {"127.255.1.2", AddressClass::Loopback},
+      {"::1", AddressClass::Loopback},             {"::ffff:127.0.0.1", AddressClass::Loopback},
+      {"10.0.0.1", AddressClass::Private},         {"172.16.0.1", AddressClass::Private},
+      {"172.31.255.255", AddressClass::Private},   {"192.168.1.1", AddressClass::Private},
+      {"100.64.0.1", AddressClass::Private},       {"fd12:3456::1", AddressClass::Private},
+      {"fc00::1", AddressClass::Private},          {"::ffff:10.0.0.1", AddressClass::Private},
+      {"169.254.169.254", AddressClass::LinkLocal}, {"fe80::1", AddressClass::LinkLocal},
+      {"febf::1", AddressClass::LinkLocal},        {"fd00:ec2::254", AddressClass::LinkLocal},
+      {"64:ff9b::a9fe:a9fe", AddressClass::LinkLocal},  // NAT64 of 169.254.169.254
+      {"::ffff:169.254.169.254", AddressClass::LinkLocal},
+      {"0.0.0.0", AddressClass::Reserved},         {"224.0.0.1", AddressClass::Reserved},
+      {"255.255.255.255", AddressClass::Reserved}, {"::", AddressClass::Reserved},
+      {"ff02::1", AddressClass::Reserved},         {"8.8.8.8", AddressClass::Public},
+      {"172.32.0.1", AddressClass::Public},        {"100.128.0.1", AddressClass::Public},
+      {"2001:db8::1", AddressClass::Public},       {"169.253.0.1", AddressClass::Public},
+  };
+  for (const auto& [text, want] : cases) EXPECT_EQ(to_string(class_of(text)), to_string(want)) << text;
+}
+
+TEST(Address, CheckHostKeepsOnlyPermittedAddresses) {
+  const CheckedHost loop = check_host("127.0.0.1", {});
+  EXPECT_TRUE(loop.addresses.empty());
+  EXPECT_TRUE(contains(loop.refused, "127.0.0.1, a loopback address: allowed only with notify.allow")) << loop.refused;
+  EXPECT_EQ(check_host("127.0.0.1", {AddressClass::Loopback}).addresses, std::vector<std::string>{"127.0.0.1"});
+  // getaddrinfo's other spellings of an address are the same address.
+  EXPECT_FALSE(check_host("2130706433", {}).refused.empty());
+  EXPECT_FALSE(check_host("0x7f.1", {}).refused.empty());
+  EXPECT_TRUE(contains(check_host("[fe80::1]", {AddressClass::Loopback, AddressClass::Private}).refused, "never allowed"));
+  // A name is looked up only when asked to.
+  const CheckedHost name = check_host("localhost", {}, true);
+  EXPECT_TRUE(name.addresses.empty() && name.refused.empty() && name.failed.empty());
+  EXPECT_TRUE(contains(check_host("localhost", {}).refused, "localhost resolves to ")) << check_host("localhost", {}).refused;
+  EXPECT_FALSE(check_host("no-such-host.invalid", {}).failed.empty());
+}
+
+TEST(Deliver, LoopbackIsRefusedUnlessAllowedAndNothingIsSent) {
+  Receiver receiver;
+  WebhookConfig cfg = quick(receiver.url());
+  cfg.allow.clear();
+  const Delivery d = deliver(cfg, "{}", "e-ssrf");
+  EXPECT_FALSE(d.delivered);
+  EXPECT_EQ(d.attempts, 0);
+  EXPECT_TRUE(contains(d.error, "refused: 127.0.0.1, a loopback address")) << d.error;
+  EXPECT_TRUE(receiver.requests().empty());
+  // The same receiver by name: refused as well, then reached once loopback is allowed,
+  // with the name (not the address) in the Host header.
+  const std::string by_name = "http://localhost:" + std::to_string(receiver.port()) + "/";
+  cfg.url = by_name;
+  EXPECT_TRUE(contains(deliver(cfg, "{}", "e-ssrf").error, "localhost resolves to ")) << deliver(cfg, "{}", "e-ssrf").error;
+  EXPECT_TRUE(receiver.requests().empty());
+  cfg.allow = {AddressClass::Loopback};
+  const Delivery ok = deliver(cfg, "{}", "e-local");
+  EXPECT_TRUE(ok.delivered) << ok.error;
+  ASSERT_EQ(receiver.requests().size(), 1u);
+  EXPECT_EQ(receiver.requests()[0].header("host"), "localhost:" + std::to_string(receiver.port()));
+}
+
+TEST(Deliver, LinkLocalMetadataIsNeverContacted) {
+  WebhookConfig cfg = quick("http://169.254.169.254/latest/meta-data/iam/");
+  cfg.allow = {AddressClass::Loopback, AddressClass::Private};
+  const auto start = Clock::now();
+  const Delivery d = deliver(cfg, "{}", "e-meta");
+  EXPECT_FALSE(d.delivered);
+  EXPECT_EQ(d.attempts, 0);
+  EXPECT_TRUE(contains(d.error, "169.254.169.254, a link-local address: never allowed")) << d.error;
+  EXPECT_LT(Clock::now() - start, 1s);  // no connection was tried, no retry waited
+}
+
+TEST(Deliver, AProxyInTheEnvironmentIsNotUsed) {
+  // A proxy would connect to the receiver on gopcast's behalf, whatever the policy.
+  Receiver receiver;
+  Receiver proxy;
+  ::setenv("http_proxy", proxy.url().c_str(), 1);
+  const Delivery d = deliver(quick(receiver.url()), "{}", "e-proxy");
+  ::unsetenv("http_proxy");
+  EXPECT_TRUE(d.delivered) << d.error;
+  EXPECT_EQ(receiver.requests().size(), 1u);
+  EXPECT_TRUE(proxy.requests().empty());
+}
 
 TEST(Notifier, PostReturnsAtOnceAndDeliversInOrder) {
   gopcast::test::TempDir dir;

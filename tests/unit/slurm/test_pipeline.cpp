@@ -91,6 +91,40 @@ TEST(Pipeline, BadValuesNameTheFileAndKey) {
   bad("[notify]\nurl = \"http://localhost:9/\"\nsecret_file = \"missing.txt\"\n", ErrorCode::ResourceNotFound, {"missing.txt"});
 }
 
+// notify.allow widens the public-only default to loopback and private ranges; a URL
+// whose host is a literal address outside the policy is refused when the pipeline is
+// read (so at submission), link-local ones (cloud metadata) whatever the pipeline says.
+TEST(Pipeline, WebhookAddressesFollowTheAllowPolicy) {
+  TempDir dir;
+  auto load = [&](const std::string& text) {
+    write_file(dir / "p.toml", text);
+    return slurm::load_pipeline(dir / "p.toml");
+  };
+  auto bad = [&](const std::string& text, ErrorCode code, std::initializer_list<std::string> parts) {
+    expect_error([&] { load(text); }, code, parts);
+  };
+  bad("[notify]\nurl = \"http://127.0.0.1:8080/h\"\n", ErrorCode::OutOfRange,
+      {"p.toml", "notify.url", "127.0.0.1, a loopback address", "notify.allow = [\"loopback\"]"});
+  bad("[notify]\nurl = \"http://10.1.2.3/h\"\nallow = [\"loopback\"]\n", ErrorCode::OutOfRange,
+      {"notify.url", "10.1.2.3, a private address"});
+  bad("[notify]\nurl = \"http://169.254.169.254/latest/meta-data/\"\nallow = [\"loopback\", \"private\"]\n",
+      ErrorCode::OutOfRange, {"notify.url", "169.254.169.254, a link-local address: never allowed"});
+  bad("[notify]\nurl = \"http://[fd00:ec2::254]/\"\nallow = [\"private\"]\n", ErrorCode::OutOfRange,
+      {"notify.url", "link-local", "never"});
+  bad("[notify]\nurl = \"http://[::ffff:127.0.0.1]/\"\n", ErrorCode::OutOfRange, {"notify.url", "loopback"});
+  bad("[notify]\nurl = \"https://hooks.example.org/\"\nallow = [\"link-local\"]\n", ErrorCode::OutOfRange,
+      {"notify.allow", "loopback or private"});
+  bad("[notify]\nurl = \"https://hooks.example.org/\"\nallow = \"private\"\n", ErrorCode::InvalidKey, {"notify.allow"});
+  bad("[notify]\nallow = [\"private\"]\n", ErrorCode::InvalidKey, {"notify.allow", "without notify.url"});
+
+  const auto local = load("[notify]\nurl = \"http://127.0.0.1:8080/h\"\nallow = [\"loopback\"]\n");
+  ASSERT_TRUE(local.notify);
+  EXPECT_EQ(local.notify->allow, std::vector<notify::AddressClass>{notify::AddressClass::Loopback});
+  // A name is checked when an event is delivered, against the addresses it then has.
+  EXPECT_TRUE(load("[notify]\nurl = \"http://localhost:9/\"\n").notify->allow.empty());
+  EXPECT_TRUE(load("[notify]\nurl = \"http://192.0.2.10/h\"\n").notify);  // public (documentation range)
+}
+
 TEST(Priority, TenStartsFirstAndEachStepIsNiceStepApart) {
   EXPECT_EQ(slurm::nice_for_priority(10, 1000), 0);
   EXPECT_EQ(slurm::nice_for_priority(6, 1000), 4000);
