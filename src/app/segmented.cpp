@@ -305,8 +305,9 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   size_t resumed = 0;
   sched::Scheduler scheduler(resume_run(ctx, sp, job_key, manifest_path, options, resumed));
   if (resumed > 0) log::info("{}: resuming: {} of {} segments already done", request.input.string(), resumed, sp.segments.size());
-  const double t_index = now_seconds();
-  double t_encoded = 0;
+  manifest::RunTimes times;
+  times.start = t_start;
+  times.indexed = now_seconds();
 
   std::error_code ec;
   manifest::ManifestInfo info;
@@ -320,14 +321,13 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   info.grid_seconds = sp.grid;
   info.workers = workers;
   info.engine = engine_name;
+  info.resumed_segments = static_cast<int>(resumed);
   manifest::Log log_file(manifest_path, info, sp.index);
 
   auto gather = std::make_unique<GatherThread>(ctx, prepared, sp, scheduler);
   auto phases = [&] {
-    std::map<std::string, double> p{{"index", t_index - t_start}};
-    if (t_encoded > 0) p["encode"] = t_encoded - t_index;
-    if (gather->finished_at() > 0) p["gather"] = std::max(0.0, gather->finished_at() - t_encoded);
-    return p;
+    times.gathered = gather->finished_at();
+    return manifest::phases(times);
   };
   log_file.write(scheduler.rows(), "running", phases(), true);
 
@@ -342,7 +342,7 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   sched::DispatchHooks hooks;
   hooks.taken = [&](const plan::Task&, int) { log_file.write(scheduler.rows(), "running", phases(), false); };
   hooks.done = [&](const plan::Task& task, int) {
-    if (scheduler.finished()) t_encoded = now_seconds();
+    if (scheduler.finished()) times.encoded = now_seconds();
     gather->mark(task);
     log_file.write(scheduler.rows(), "running", phases(), false);
   };
@@ -369,7 +369,7 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
     return std::nullopt;
   };
   std::exception_ptr error = sched::dispatch(scheduler, transport, hooks);
-  if (t_encoded == 0) t_encoded = now_seconds();  // every segment came from an earlier run
+  if (times.encoded == 0) times.encoded = now_seconds();  // every segment came from an earlier run
   // Every task is done (or the job stopped): the gather writes what is left.
   while (!error && !gather->done()) {
     if (auto e = gather->error()) error = e;
@@ -414,7 +414,7 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   RunResult result;
   result.input = request.input;
   result.outputs = publish(request, prepared, frames);
-  const double t_muxed = now_seconds();
+  times.muxed = now_seconds();
   result.media_seconds = ctx.duration;
   for (const auto& e : ctx.timeline.entries)
     result.timeline.push_back(TimelineResult{e.path, static_cast<double>(e.offset_us) / 1e6, static_cast<double>(e.length_us) / 1e6,
@@ -426,11 +426,7 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   summary.resumed_segments = static_cast<int>(resumed);
   summary.retried_segments = static_cast<int>(scheduler.retried());
   summary.manifest = manifest_path;
-  const double t_gathered = gather->finished_at();
-  summary.phases = {{"index", t_index - t_start},
-                    {"encode", t_encoded - t_index},
-                    {"gather", std::max(0.0, t_gathered - t_encoded)},
-                    {"mux", t_muxed - t_gathered}};
+  summary.phases = phases();
   log_file.write(scheduler.rows(), "done", summary.phases, true);
   fs::remove_all(ctx.work_dir, ec);
   summary.coordinator_peak_rss_kib = process::peak_rss_kib();

@@ -289,6 +289,8 @@ class Writer {
       write_scalar(root, "workers", H5T_STD_I32LE, H5T_NATIVE_INT32, &workers, "/");
       write_string(root, "engine", info.engine, "/");
       write_string(root, "state", info.state, "/");
+      const int32_t resumed = info.resumed_segments;
+      write_scalar(root, "resumed_segments", H5T_STD_I32LE, H5T_NATIVE_INT32, &resumed, "/");
 
       Group phases(check(H5Gcreate2(root, "phases", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2",
                          at(file_, "/phases")));
@@ -423,6 +425,11 @@ class Reader {
     info.workers = workers;
     info.engine = read_string(root, "engine", "/");
     info.state = read_string(root, "state", "/");
+    if (check(H5Aexists(root, "resumed_segments"), "H5Aexists", at(file_, "/ attribute resumed_segments")) > 0) {
+      int32_t resumed = 0;  // older manifests have no such attribute: read as 0
+      read_scalar(root, "resumed_segments", H5T_NATIVE_INT32, &resumed, "/");
+      info.resumed_segments = resumed;
+    }
     info.phases = read_phases(root);
 
     m.index = read_keyframes(root);
@@ -643,6 +650,18 @@ std::optional<Manifest> read(const fs::path& path) {
 Log::Log(fs::path path, ManifestInfo info, plan::KeyframeIndex index) : path_(std::move(path)) {
   manifest_.info = std::move(info);
   manifest_.index = std::move(index);
+}
+
+std::map<std::string, double> phases(const RunTimes& t) {
+  std::map<std::string, double> p;
+  auto span = [&](const char* name, double from, double to) {
+    if (from > 0 && to > 0) p[name] = std::max(0.0, to - from);
+  };
+  span("index", t.start, t.indexed);
+  span("encode", t.indexed, t.encoded);
+  span("gather", t.encoded, t.gathered);
+  span("mux", std::max(t.encoded, t.gathered), t.muxed);
+  return p;
 }
 
 void Log::write(const std::vector<SegmentRecord>& rows, const std::string& state, const std::map<std::string, double>& phases,

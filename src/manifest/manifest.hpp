@@ -46,8 +46,25 @@ struct ManifestInfo {
   int workers = 0;              // ranks or local workers of the run that wrote the file
   std::string engine;           // "local" or "mpi"
   std::string state;            // "running", "done", "failed", "cancelled"
+  int resumed_segments = 0;     // segments this run took from an earlier run's work folder
   std::map<std::string, double> phases;  // wall-clock seconds: "index", "encode", "gather", "mux"
 };
+
+// The moments of a run, in seconds on one steady clock; 0 = not reached yet.
+struct RunTimes {
+  double start = 0;
+  double indexed = 0;   // planned (and the earlier run's segments looked up)
+  double encoded = 0;   // the last task this run ran ended (or, when none ran, the dispatch)
+  double gathered = 0;  // the last segment is in the outputs' staged files
+  double muxed = 0;     // the outputs are published
+};
+
+// The phases of a run as /phases records them: index (start to planned), encode
+// (planned to encoded), gather (what the gather took beyond the encode, which it
+// overlaps), mux (gathered to published). None is negative; one not reached has no
+// entry, and neither does one whose start is not reached (the gather can finish before
+// the dispatch when every segment came from an earlier run).
+std::map<std::string, double> phases(const RunTimes& t);
 
 struct Manifest {
   ManifestInfo info;

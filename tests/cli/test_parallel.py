@@ -435,6 +435,12 @@ def test_interrupted_job_resumes_to_the_same_bytes(resume_reference, tmp_path, s
     assert sha256(out) == reference, "resumed output differs from an uninterrupted run's"
     assert not work_folder(out).exists()
     assert done_rows(manifest_of(out)) == ("done", par["segments"])
+    # The manifest says what was reused, and no phase is negative (issue 17 item 8).
+    with open_manifest(manifest_of(out)) as m:
+        assert int(m.attrs["resumed_segments"]) == par["resumed_segments"]
+        phases = {name: float(v) for name, v in m["phases"].attrs.items()}
+    assert set(phases) == {"index", "encode", "gather", "mux"} and min(phases.values()) >= 0, phases
+    assert all(v >= 0 for v in par["phases"].values()), par["phases"]
 
 
 # --- 7. bad input through the parallel path ----------------------------------------------------

@@ -43,6 +43,7 @@ Manifest sample() {
   m.info.workers = 4;
   m.info.engine = "mpi";
   m.info.state = "running";
+  m.info.resumed_segments = 1;
   m.info.phases = {{"index", 0.25}, {"encode", 12.5}};
   m.index.time_base = {1, 12288};
   m.index.end_pts = 144 * 512;
@@ -68,6 +69,7 @@ void expect_same(const Manifest& a, const Manifest& b) {
   EXPECT_EQ(a.info.workers, b.info.workers);
   EXPECT_EQ(a.info.engine, b.info.engine);
   EXPECT_EQ(a.info.state, b.info.state);
+  EXPECT_EQ(a.info.resumed_segments, b.info.resumed_segments);
   EXPECT_EQ(a.info.phases, b.info.phases);
 
   EXPECT_EQ(a.index.time_base.num, b.index.time_base.num);
@@ -167,6 +169,30 @@ TEST(ManifestRoundTrip, HostLongerThanTheFieldIsCutAt64Bytes) {
   m.segments[0].host = std::string(70, 'h');
   write(dir / "m.h5", m);
   EXPECT_EQ(read(dir / "m.h5")->segments[0].host, std::string(64, 'h'));
+}
+
+// Issue 17 item 8: a run whose segments all came from an earlier run recorded
+// "encode -1822.89 s, gather 1822.95 s" (seconds of the steady clock since boot).
+TEST(ManifestPhases, NeverNegativeAndOnlyThosePassed) {
+  using P = std::map<std::string, double>;
+  const double boot = 1822.0;  // the steady clock does not start at 0
+  manifest::RunTimes t{boot, boot + 0.5, 0, 0, 0};
+  EXPECT_EQ(manifest::phases(t), (P{{"index", 0.5}}));
+  t.gathered = boot + 0.7;  // every segment reused: the gather ends before the dispatch does
+  EXPECT_EQ(manifest::phases(t), (P{{"index", 0.5}}));
+  t.encoded = boot + 0.9;
+  t.muxed = boot + 1.0;
+  const P resumed = manifest::phases(t);
+  EXPECT_EQ(resumed.at("gather"), 0.0);
+  EXPECT_NEAR(resumed.at("encode"), 0.4, 1e-9);
+  EXPECT_NEAR(resumed.at("mux"), 0.1, 1e-9);  // from the later of encode and gather
+  const P fresh = manifest::phases({boot, boot + 1, boot + 11, boot + 12, boot + 13});
+  EXPECT_NEAR(fresh.at("index"), 1, 1e-9);
+  EXPECT_NEAR(fresh.at("encode"), 10, 1e-9);
+  EXPECT_NEAR(fresh.at("gather"), 1, 1e-9);
+  EXPECT_NEAR(fresh.at("mux"), 1, 1e-9);
+  for (const auto& p : {resumed, fresh})
+    for (const auto& [name, seconds] : p) EXPECT_GE(seconds, 0) << name;
 }
 
 TEST(ManifestRead, MissingPathIsNullopt) {
