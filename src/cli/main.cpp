@@ -194,6 +194,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("DIR", serve_dir, "Folder to serve")->required();
   serve_cmd->add_option("--port", serve_opts.port, "TCP port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
   serve_cmd->add_option("--bind", serve_opts.bind, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
+  serve_cmd->add_option("--max-connections", serve_opts.max_connections, "Connections open at once, all clients")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
+  serve_cmd->add_option("--max-per-client", serve_opts.max_per_client, "Connections open at once from one address")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
   add_common(serve_cmd, common, false);
 
   // simulate

@@ -189,43 +189,70 @@ RangeRequest parse_range(std::string_view value, std::uint64_t size) {
 
 std::string lowercase_extension(const std::filesystem::path& file) { return lowered(file.extension().string()); }
 
-std::string_view mime_type(const std::filesystem::path& file) {
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 24> types = {{
-      {".m3u8", "application/vnd.apple.mpegurl"},
-      {".m3u", "application/vnd.apple.mpegurl"},
-      {".ts", "video/mp2t"},
-      {".m4s", "video/iso.segment"},
-      {".mp4", "video/mp4"},
-      {".m4v", "video/mp4"},
-      {".m4a", "audio/mp4"},
-      {".aac", "audio/aac"},
-      {".mp3", "audio/mpeg"},
-      {".mpd", "application/dash+xml"},
-      {".vtt", "text/vtt"},
-      {".key", "application/octet-stream"},
-      {".html", "text/html; charset=utf-8"},
-      {".htm", "text/html; charset=utf-8"},
-      {".js", "text/javascript; charset=utf-8"},
-      {".mjs", "text/javascript; charset=utf-8"},
-      {".css", "text/css; charset=utf-8"},
-      {".json", "application/json"},
-      {".txt", "text/plain; charset=utf-8"},
-      {".png", "image/png"},
-      {".jpg", "image/jpeg"},
-      {".jpeg", "image/jpeg"},
-      {".gif", "image/gif"},
-      {".svg", "image/svg+xml"},
-  }};
+namespace {
+
+struct FileType {
+  std::string_view extension;
+  std::string_view mime;
+  FileKind kind;
+};
+
+// Every type `serve` knows; what is not here is application/octet-stream and Other.
+constexpr std::array<FileType, 32> kTypes = {{
+    {".m3u8", "application/vnd.apple.mpegurl", FileKind::Playlist},
+    {".m3u", "application/vnd.apple.mpegurl", FileKind::Playlist},
+    {".mpd", "application/dash+xml", FileKind::Playlist},
+    {".ts", "video/mp2t", FileKind::Media},
+    {".m4s", "video/iso.segment", FileKind::Media},
+    {".mp4", "video/mp4", FileKind::Media},
+    {".m4v", "video/mp4", FileKind::Media},
+    {".m4a", "audio/mp4", FileKind::Media},
+    {".mov", "video/quicktime", FileKind::Media},
+    {".mkv", "video/x-matroska", FileKind::Media},
+    {".webm", "video/webm", FileKind::Media},
+    {".flv", "video/x-flv", FileKind::Media},
+    {".aac", "audio/aac", FileKind::Media},
+    {".mp3", "audio/mpeg", FileKind::Media},
+    {".ogg", "audio/ogg", FileKind::Media},
+    {".flac", "audio/flac", FileKind::Media},
+    {".vtt", "text/vtt", FileKind::Media},
+    {".png", "image/png", FileKind::Media},
+    {".jpg", "image/jpeg", FileKind::Media},
+    {".jpeg", "image/jpeg", FileKind::Media},
+    {".gif", "image/gif", FileKind::Media},
+    {".webp", "image/webp", FileKind::Media},
+    {".key", "application/octet-stream", FileKind::Key},
+    {".html", "text/html; charset=utf-8", FileKind::Player},
+    {".htm", "text/html; charset=utf-8", FileKind::Player},
+    {".js", "text/javascript; charset=utf-8", FileKind::Player},
+    {".mjs", "text/javascript; charset=utf-8", FileKind::Player},
+    {".css", "text/css; charset=utf-8", FileKind::Player},
+    {".svg", "image/svg+xml", FileKind::Player},
+    {".json", "application/json", FileKind::Other},
+    {".txt", "text/plain; charset=utf-8", FileKind::Other},
+    {".h5", "application/x-hdf5", FileKind::Other},  // manifests: input paths and host names
+}};
+
+const FileType* find_type(const std::filesystem::path& file) {
   const std::string ext = lowercase_extension(file);
-  for (const auto& [e, type] : types)
-    if (e == ext) return type;
-  return "application/octet-stream";
+  for (const auto& t : kTypes)
+    if (t.extension == ext) return &t;
+  return nullptr;
 }
 
-bool is_manifest(const std::filesystem::path& file) {
-  const std::string ext = lowercase_extension(file);
-  return ext == ".m3u8" || ext == ".m3u" || ext == ".mpd";
+}  // namespace
+
+std::string_view mime_type(const std::filesystem::path& file) {
+  const FileType* t = find_type(file);
+  return t ? t->mime : "application/octet-stream";
 }
+
+FileKind file_kind(const std::filesystem::path& file) {
+  const FileType* t = find_type(file);
+  return t ? t->kind : FileKind::Other;
+}
+
+bool is_manifest(const std::filesystem::path& file) { return file_kind(file) == FileKind::Playlist; }
 
 std::string_view reason_phrase(int status) {
   switch (status) {
@@ -235,6 +262,7 @@ std::string_view reason_phrase(int status) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 416: return "Range Not Satisfiable";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";

@@ -85,8 +85,18 @@ RangeRequest parse_range(std::string_view value, std::uint64_t size);
 // A file's extension in lower case, with its dot (".m3u8"); "" when it has none.
 std::string lowercase_extension(const std::filesystem::path& file);
 
+// What a file is to a player, by its extension (case-insensitive).
+enum class FileKind {
+  Media,     // segments, whole files, subtitles, pictures: what outputs hold
+  Playlist,  // HLS playlists and DASH manifests: they change while a live output grows
+  Key,       // an HLS AES-128 key
+  Player,    // the player's page, scripts and styles (served from its own folder only)
+  Other,     // anything else: never served from an output folder
+};
+
 // The Content-Type for a file, by its extension (case-insensitive).
 std::string_view mime_type(const std::filesystem::path& file);
+FileKind file_kind(const std::filesystem::path& file);
 
 // Playlists and manifests change while a live output grows: clients must revalidate them.
 bool is_manifest(const std::filesystem::path& file);

@@ -24,8 +24,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kPollMs = 200;                        // how often waiting threads look at the stop flag
-constexpr auto kIdleTimeout = std::chrono::seconds(15);  // a quiet keep-alive connection is closed
 constexpr timeval kSendTimeout = {30, 0};           // a client that stops reading is dropped
+
+Clock::duration seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
 
 struct AddrInfoDeleter {
   void operator()(addrinfo* ai) const { ::freeaddrinfo(ai); }
@@ -77,23 +80,54 @@ bool wait_readable(int fd, const std::atomic<bool>& stop, Clock::time_point dead
   return false;
 }
 
-void serve_connection(int fd, const Site& site, const std::atomic<bool>& stop) {
+// Where a connection is: waiting for a request (and so may be closed to make room),
+// inside one, or closed to make room.
+enum class Phase { Idle, Busy, Evicted };
+
+struct Peer {
+  std::atomic<Phase> phase{Phase::Idle};
+  std::atomic<Clock::rep> idle_since{Clock::now().time_since_epoch().count()};
+  std::string client;  // the peer's address
+};
+
+// Moves a connection to `to` unless the server closed it to make room (false then).
+bool set_phase(Peer& peer, Phase to) {
+  Phase now = peer.phase.load();
+  while (now != Phase::Evicted && !peer.phase.compare_exchange_weak(now, to)) {
+  }
+  return now != Phase::Evicted;
+}
+
+void serve_connection(int fd, Peer& peer, const Site& site, const ServeOptions& options, const std::atomic<bool>& stop) {
   std::string buffer;
   char chunk[4096];
   for (;;) {
     std::optional<std::size_t> end;
-    auto deadline = Clock::now() + kIdleTimeout;
+    auto deadline = Clock::now() + seconds(options.idle_timeout_seconds);
+    std::optional<Clock::time_point> head_deadline;  // set by a request's first byte
+    if (buffer.empty()) {
+      peer.idle_since = Clock::now().time_since_epoch().count();
+      if (!set_phase(peer, Phase::Idle)) return;
+    }
     while (!(end = find_head_end(buffer))) {
       if (buffer.size() > kMaxHeadBytes) {
         send_response(fd, error_response(431, "request line and headers are limited to 16 KiB"), false);
         return;
       }
-      if (!wait_readable(fd, stop, deadline)) return;
+      if (!head_deadline && !buffer.empty()) head_deadline = Clock::now() + seconds(options.header_timeout_seconds);
+      if (!wait_readable(fd, stop, head_deadline ? std::min(deadline, *head_deadline) : deadline)) {
+        if (head_deadline && !stop && Clock::now() >= *head_deadline)
+          send_response(fd, error_response(408, "the request's head did not arrive in time"), false);
+        return;
+      }
+      // The first bytes of a request: from now on the connection is not idle, unless the
+      // server closed it to make room a moment ago.
+      if (buffer.empty() && !set_phase(peer, Phase::Busy)) return;
       const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return;
       buffer.append(chunk, static_cast<std::size_t>(n));
-      deadline = Clock::now() + kIdleTimeout;
+      deadline = Clock::now() + seconds(options.idle_timeout_seconds);
     }
     if (*end > kMaxHeadBytes) {
       send_response(fd, error_response(431, "request line and headers are limited to 16 KiB"), false);
@@ -118,16 +152,27 @@ void serve_connection(int fd, const Site& site, const std::atomic<bool>& stop) {
   }
 }
 
+// The peer's address as text ("127.0.0.1", "::1").
+std::string peer_address(const sockaddr_storage& a) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (a.ss_family == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr, text, sizeof text);
+  else if (a.ss_family == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&a)->sin_addr, text, sizeof text);
+  return text;
+}
+
 }  // namespace
 
 struct Server::Connection {
   UniqueFd fd;  // owned here, not by the thread: run() may shut it down to end a stalled send
   std::thread thread;
   std::atomic<bool> done{false};
+  Peer peer;
 };
 
 Server::Server(const ServeOptions& options)
-    : site_(options.root, options.web_dir.empty() ? default_web_dir() : options.web_dir) {
+    : options_(options), site_(options.root, options.web_dir.empty() ? default_web_dir() : options.web_dir) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -180,7 +225,9 @@ void Server::run(const std::atomic<bool>& stop) {
     reap(false);
     pollfd p{listener_.get(), POLLIN, 0};
     if (::poll(&p, 1, kPollMs) <= 0) continue;
-    UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof from;
+    UniqueFd fd(::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&from), &from_len, SOCK_CLOEXEC));
     if (!fd) {
       // A connection reset before accept, or out of descriptors: keep serving, and give
       // running connections time to end rather than spin on a full descriptor table.
@@ -191,16 +238,19 @@ void Server::run(const std::atomic<bool>& stop) {
       continue;
     }
     ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &kSendTimeout, sizeof kSendTimeout);
-    if (connections_.size() >= static_cast<std::size_t>(kMaxConnections)) {
+    const std::string client = peer_address(from);
+    if (!make_room(client)) {
+      log::warn("serve: {}: too many connections inside a request; answered 503", client);
       send_response(fd.get(), error_response(503, "too many connections"), false);
       continue;
     }
     Connection& c = connections_.emplace_back();
     c.fd = std::move(fd);
+    c.peer.client = client;
     try {
       c.thread = std::thread([&c, this, &stop] {
         try {
-          serve_connection(c.fd.get(), site_, stop);
+          serve_connection(c.fd.get(), c.peer, site_, options_, stop);
         } catch (const std::exception& e) {
           log::warn("serve: connection ended: {}", e.what());
         }
@@ -212,6 +262,39 @@ void Server::run(const std::atomic<bool>& stop) {
     }
   }
   reap(true);
+}
+
+bool Server::make_room(const std::string& client) {
+  auto evict = [](Connection* c) {
+    Phase idle = Phase::Idle;
+    if (!c || !c->peer.phase.compare_exchange_strong(idle, Phase::Evicted)) return false;
+    ::shutdown(c->fd.get(), SHUT_RDWR);  // its thread sees the end of the stream and returns
+    return true;
+  };
+  for (;;) {
+    // The open connections (those closed to make room are on their way out), and the
+    // longest idle one, of all and of this client.
+    int open = 0, from_client = 0;
+    Connection* idlest = nullptr;
+    Connection* idlest_of_client = nullptr;
+    auto older = [](const Connection* a, const Connection& b) { return !a || b.peer.idle_since < a->peer.idle_since; };
+    for (auto& c : connections_) {
+      if (c.done || c.peer.phase == Phase::Evicted) continue;
+      ++open;
+      const bool mine = c.peer.client == client;
+      from_client += mine ? 1 : 0;
+      if (c.peer.phase != Phase::Idle) continue;
+      if (older(idlest, c)) idlest = &c;
+      if (mine && older(idlest_of_client, c)) idlest_of_client = &c;
+    }
+    if (from_client >= options_.max_per_client) {
+      if (!evict(idlest_of_client)) return false;
+    } else if (open >= options_.max_connections) {
+      if (!evict(idlest)) return false;
+    } else {
+      return true;
+    }
+  }
 }
 
 void Server::reap(bool all) {

@@ -79,6 +79,59 @@ std::string read_start(const fs::path& path) {
   return text;
 }
 
+// A name that starts with a dot: work and staging folders (.NAME.gopcast-*), locks,
+// editor and version-control files.
+bool hidden(const fs::path& p) {
+  for (const auto& part : p)
+    if (part.string().starts_with('.') && part != "." && part != "..") return true;
+  return false;
+}
+
+// A key is served only when a playlist beside it names it: a player that may load the
+// playlist needs it; any other key in the folder is nobody's business.
+bool named_by_a_playlist(const fs::path& key) {
+  const std::string name = key.filename().string();
+  std::error_code ec;
+  std::size_t looked = 0;
+  for (fs::directory_iterator it(key.parent_path(), ec); !ec && it != fs::directory_iterator() && looked < kMaxPlaylists;
+       it.increment(ec)) {
+    const fs::path& p = it->path();
+    std::error_code fec;
+    if (lowercase_extension(p) != ".m3u8" || hidden(p.filename()) || !it->is_regular_file(fec)) continue;
+    ++looked;
+    const std::string text = read_start(p);
+    for (std::size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + 1)) {
+      const std::size_t end = at + name.size();
+      const bool starts = at > 0 && (text[at - 1] == '"' || text[at - 1] == '/');
+      const std::size_t line = text.rfind('\n', at);
+      const std::string_view tag = std::string_view(text).substr(line == std::string::npos ? 0 : line + 1);
+      if (starts && end < text.size() && text[end] == '"' &&
+          (tag.starts_with("#EXT-X-KEY:") || tag.starts_with("#EXT-X-SESSION-KEY:")))
+        return true;
+    }
+  }
+  return false;
+}
+
+// Whether a file under the served folder is one a player needs: media, playlists and
+// the keys they name; never hidden files or folders, manifests (*.manifest.h5 holds
+// input paths and host names) or anything else. `requested` is the path as asked,
+// `resolved` where it leads.
+bool servable(const fs::path& root, std::string_view requested, const fs::path& resolved) {
+  if (hidden(fs::path(requested)) || hidden(resolved.lexically_relative(root))) return false;
+  switch (file_kind(resolved)) {
+    case FileKind::Media:
+    case FileKind::Playlist:
+      return true;
+    case FileKind::Key:
+      return named_by_a_playlist(resolved);
+    case FileKind::Player:
+    case FileKind::Other:
+      return false;
+  }
+  return false;
+}
+
 }  // namespace
 
 Response error_response(int status, std::string_view detail) {
@@ -108,7 +161,7 @@ std::vector<PlaylistEntry> find_playlists(const fs::path& canonical_root) {
   for (; !ec && it != fs::recursive_directory_iterator() && out.size() < kMaxPlaylists; it.increment(ec)) {
     const fs::path& p = it->path();
     std::error_code fec;
-    if (p.filename().string().starts_with('.')) {  // work and staging folders hold unfinished outputs
+    if (hidden(p.filename())) {  // work and staging folders hold unfinished outputs
       if (it->is_directory(fec)) it.disable_recursion_pending();
       continue;
     }
@@ -184,7 +237,10 @@ Response Site::route(const Request& request) const {
     return file ? file_response(*file, request) : error_response(403, "outside the player's folder");
   }
   const auto file = resolve_under(root_, path);
-  return file ? file_response(*file, request) : error_response(403, "outside the served folder");
+  if (!file) return error_response(403, "outside the served folder");
+  // Not found, as for a file that is not there: what else the folder holds is not said.
+  if (!servable(root_, path, *file)) return error_response(404);
+  return file_response(*file, request);
 }
 
 }  // namespace gopcast::serve

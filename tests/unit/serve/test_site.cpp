@@ -129,6 +129,49 @@ TEST(ServeSite, RefusesWhatItMustNotServe) {
   EXPECT_EQ(site.respond(get("/bbb0.ts", {}, "get")).status, 405);  // methods are case-sensitive
 }
 
+// Issue 17 item 10: dotfiles, work and staging folders and *.manifest.h5 (input paths,
+// host names) were served. Only what a player needs is: media, playlists, and the keys
+// a playlist beside them names.
+TEST(ServeSite, ServesOnlyWhatPlayersNeed) {
+  Served s;
+  write_file(s.root / "bbb.mp4.manifest.h5", "HDF5 with input paths");
+  write_file(s.root / ".bbb.mp4.gopcast-work" / "seg-0.mp4", "unfinished");
+  write_file(s.root / ".bbb.mp4.gopcast-1234-ab" / "bbb.m3u8", "#EXTM3U\n");
+  write_file(s.root / ".OUTPUT.gopcast-lock", "pid 1 host h");
+  write_file(s.root / ".git" / "config", "[remote]");
+  write_file(s.root / ".htpasswd.mp4", "x");
+  write_file(s.root / "notes.txt", "not media");
+  write_file(s.root / "job.toml", "input = \"/secret/path.mov\"");
+  write_file(s.root / "report.json", "{}");
+  write_file(s.root / "page.html", "<script>");
+  write_file(s.root / "enc" / "enc.m3u8",
+             "#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"enc-0.key\",IV=0x00\n#EXTINF:6,\nenc0.ts\n#EXT-X-ENDLIST\n");
+  write_file(s.root / "enc" / "enc-0.key", "0123456789abcdef");
+  write_file(s.root / "enc" / "master-secret.key", "fedcba9876543210");  // named by no playlist
+  write_file(s.root / "enc" / "other.key", "mentioned only in a comment");
+  write_file(s.root / "enc" / "notes.m3u8", "#EXTM3U\n# other.key\"\n#EXTINF:6,\nother.key\n");
+  for (const char* name : {"thumbs.vtt", "sprite.jpg", "poster.png", "a.webp", "clip.gif", "a.m4a", "s.m4s", "x.mpd"})
+    write_file(s.root / name, "media");
+  fs::create_symlink(s.root / "bbb.mp4.manifest.h5", s.root / "alias.mp4");
+  fs::create_symlink(s.root / ".bbb.mp4.gopcast-work" / "seg-0.mp4", s.root / "seg.mp4");
+  const Site site = s.site();
+
+  for (const char* target : {"/bbb.mp4.manifest.h5", "/.bbb.mp4.gopcast-work/seg-0.mp4", "/.bbb.mp4.gopcast-1234-ab/bbb.m3u8",
+                             "/.OUTPUT.gopcast-lock", "/.git/config", "/.htpasswd.mp4", "/notes.txt", "/job.toml",
+                             "/report.json", "/page.html", "/enc/master-secret.key", "/enc/other.key", "/alias.mp4",
+                             "/seg.mp4", "/%2egit/config", "/enc/../.git/config"}) {
+    const Response r = site.respond(get(target));
+    EXPECT_EQ(r.status, 404) << target;
+    EXPECT_FALSE(r.file) << target;
+  }
+  EXPECT_EQ(body_of(site.respond(get("/enc/enc-0.key"))), "0123456789abcdef");
+  EXPECT_EQ(site.respond(get("/enc/enc.m3u8")).status, 200);
+  for (const char* name : {"/thumbs.vtt", "/sprite.jpg", "/poster.png", "/a.webp", "/clip.gif", "/a.m4a", "/s.m4s", "/x.mpd"})
+    EXPECT_EQ(site.respond(get(name)).status, 200) << name;
+  // The listing skips the staging folder's playlist as before.
+  for (const auto& p : find_playlists(fs::canonical(s.root))) EXPECT_FALSE(p.path.starts_with('.')) << p.path;
+}
+
 TEST(ServeSite, HeadHasTheHeadersOfGetAndNoBody) {
   Served s;
   const Response head = s.site().respond(get("/bbb0.ts", {}, "HEAD"));
