@@ -33,14 +33,52 @@ Decoder::Decoder(const AVStream* stream, std::string_view input_name, int thread
                      codec_name, error_string(ret));
 }
 
+std::string Decoder::time_of(int64_t pts) const {
+  if (pts == INT64_MIN || pts == AV_NOPTS_VALUE || ctx_->pkt_timebase.den == 0) return "an unknown time";
+  return fmt::format("{:.3f} s", static_cast<double>(pts) * av_q2d(ctx_->pkt_timebase));
+}
+
+void Decoder::bad_input(int error, const char* operation) const {
+  // Out of memory is this machine's trouble, not the input's.
+  if (error == AVERROR(ENOMEM)) check(error, operation, context_);
+  fail<MediaError>(ErrorCode::ResourceContentBad, "{}: cannot decode the data at {}: {} ({}); the file is damaged", context_,
+                   time_of(last_packet_pts_), error_string(error), operation);
+}
+
+void Decoder::check_audio_time(AVFrame* frame) {
+  const int64_t pts = frame->best_effort_timestamp;
+  if (pts == AV_NOPTS_VALUE || frame->sample_rate <= 0) return;
+  // Back by more than a second: no rounding or damaged frame does that, the timeline
+  // itself jumps (a garbage timestamp far ahead before, or joined recordings).
+  const int64_t second = av_rescale_q(1, AVRational{1, 1}, ctx_->pkt_timebase);
+  if (last_audio_end_ != INT64_MIN && pts < last_audio_end_ - second)
+    fail<MediaError>(ErrorCode::ResourceContentBad,
+                     "{}: audio timestamps go back from {} to {}: the file is damaged (or joins recordings whose "
+                     "clocks differ)",
+                     context_, time_of(last_audio_pts_), time_of(pts));
+  // A frame that starts inside or a little before the one before (a damaged timestamp,
+  // a codec's variable frames in a millisecond container; one tick is the container's
+  // rounding) would reach the encoder backwards in time, and the muxer refuses what
+  // comes out: it starts where the one before ends.
+  if (last_audio_end_ != INT64_MIN && pts < last_audio_end_ - 1) {
+    if (moved_++ == 0)
+      log::warn("{}: audio at {} overlaps the frame before it by {:.1f} ms (a damaged timestamp): moved to follow it",
+                context_, time_of(pts), 1000.0 * static_cast<double>(last_audio_end_ - pts) * av_q2d(ctx_->pkt_timebase));
+    frame->best_effort_timestamp = frame->pts = last_audio_end_;
+  }
+  last_audio_pts_ = frame->best_effort_timestamp;
+  last_audio_end_ = last_audio_pts_ + av_rescale_q(frame->nb_samples, AVRational{1, frame->sample_rate}, ctx_->pkt_timebase);
+}
+
 void Decoder::send(const AVPacket* packet) {
+  if (packet) last_packet_pts_ = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
   int ret = avcodec_send_packet(ctx_.get(), packet);
   if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
   if (ret == AVERROR_INVALIDDATA) {
     if (corrupt_++ == 0) log::warn("{}: skipping corrupt packet", context_);
     return;
   }
-  check(ret, "avcodec_send_packet", context_);
+  if (ret < 0) bad_input(ret, "avcodec_send_packet");
 }
 
 bool Decoder::receive(AVFrame* frame) {
@@ -51,7 +89,8 @@ bool Decoder::receive(AVFrame* frame) {
       if (corrupt_++ == 0) log::warn("{}: skipping undecodable frame", context_);
       continue;
     }
-    check(ret, "avcodec_receive_frame", context_);
+    if (ret < 0) bad_input(ret, "avcodec_receive_frame");
+    if (ctx_->codec_type == AVMEDIA_TYPE_AUDIO) check_audio_time(frame);
     return true;
   }
 }

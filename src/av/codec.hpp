@@ -15,19 +15,32 @@ class Decoder {
   // threading); the parallel engine's workers decode with one each.
   Decoder(const AVStream* stream, std::string_view input_name, int threads = 0);
 
-  // Feeds one packet (nullptr: drain). Corrupt packets are counted, not thrown:
-  // like the ffmpeg tool, one damaged frame does not stop a transcode.
+  // Feeds one packet (nullptr: drain). Corrupt packets (AVERROR_INVALIDDATA) are
+  // counted, not thrown: like the ffmpeg tool, one damaged frame does not stop a
+  // transcode. Any other refusal of the input's data is the input's fault:
+  // ResourceContentBad naming the file, stream and time.
   void send(const AVPacket* packet);
   // The next decoded frame; false when more input is needed or the decoder is drained.
+  // Audio whose timestamps go back more than a second (which no encoder or muxer can
+  // follow) is ResourceContentBad, naming both times; a frame that starts less than
+  // that before the previous one ends is moved to follow it (with a warning).
   bool receive(AVFrame* frame);
 
   AVCodecContext* ctx() const { return ctx_.get(); }
   int corrupt_packets() const { return corrupt_; }
 
  private:
+  [[noreturn]] void bad_input(int error, const char* operation) const;
+  void check_audio_time(AVFrame* frame);
+  std::string time_of(int64_t pts) const;
+
   CodecContextPtr ctx_;
   std::string context_;
   int corrupt_ = 0;
+  int64_t last_packet_pts_ = INT64_MIN;  // of the packet sent last, for messages
+  int64_t last_audio_pts_ = INT64_MIN;   // of the audio frame received last
+  int64_t last_audio_end_ = INT64_MIN;   // and where it ends
+  int moved_ = 0;                         // audio frames moved to follow the one before
 };
 
 class Encoder {

@@ -44,8 +44,10 @@ class GatherOutput {
       if (vpkt_->dts != AV_NOPTS_VALUE) {
         if (last_dts_ != AV_NOPTS_VALUE && vpkt_->dts <= last_dts_) vpkt_->dts = last_dts_ + 1;
         if (vpkt_->pts != AV_NOPTS_VALUE && vpkt_->dts > vpkt_->pts)
-          fail<MediaError>(ErrorCode::TranscodeFailed, "{}: segment {}: decoding times cannot be joined seamlessly",
-                           ctx_.input.string(), segment);
+          fail<MediaError>(ErrorCode::ResourceContentBad,
+                           "{}: video: the frame at {:.3f} s (segment {}) follows the one before it too closely for the "
+                           "segments' decoding times to be joined; the input's timestamps are damaged",
+                           ctx_.input.string(), static_cast<double>(vpkt_->pts) * av_q2d(vtb_), segment);
         last_dts_ = vpkt_->dts;
       }
       write_audio_until(vpkt_->dts != AV_NOPTS_VALUE ? vpkt_->dts : vpkt_->pts);

@@ -12,9 +12,14 @@ shared media, never committed:
                   path elsewhere, a file:// URL elsewhere, a FIFO beside it, a later
                   segment outside (not only the first): refused naming the URI; the same
                   playlist opens with [input] hls_allow naming that folder
+  damaged media   24 WMA files with 40 bytes each overwritten (seeded, so the same every
+                  run): each either transcodes to audio that decodes cleanly or fails with
+                  ResourceContentBad (exit 4) naming the file, stream and time; never
+                  TranscodeFailed (exit 20), never a partial output
 """
 import json
 import os
+import random
 import shutil
 import subprocess
 import time
@@ -152,3 +157,30 @@ def test_the_lock_of_a_killed_run_is_taken_over(tmp_path):
     run_gopcast("transcode", source, "-o", out, "--set", "video.preset=ultrafast")
     assert decoded_frames(out) == decoded_frames(source)
     assert not lock.exists()
+
+
+def test_damaged_media_is_the_inputs_fault_named_with_stream_and_time(derived, tmp_path):
+    """Issue 17 item 7: a corrupt WMA packet failed as InternalError.TranscodeFailed (exit 20,
+    'avcodec_send_packet: Operation not permitted'); so did timestamps going back."""
+    source = derived("hardening-audio.wma", ["-t", "10", "-vn", "-ac", "2", "-c:a", "wmav2", "-b:a", "64k"]).read_bytes()
+    failed = []
+    for seed in range(24):
+        rng = random.Random(seed)
+        damaged = bytearray(source)
+        for _ in range(40):
+            damaged[rng.randrange(len(damaged) // 4, len(damaged))] = rng.randrange(256)
+        src = tmp_path / f"damaged-{seed}.wma"
+        src.write_bytes(damaged)
+        out = tmp_path / f"out-{seed}"
+        out.mkdir()
+        proc = run_gopcast("transcode", src, "-o", out / "a.m4a", check=False, timeout=120)
+        if proc.returncode == 0:
+            assert decode_errors(out / "a.m4a") == "", seed
+            continue
+        last = proc.stderr.strip().splitlines()[-1]
+        assert proc.returncode == 4, (seed, proc.stderr)
+        assert last.startswith("gopcast: error: InvalidParameter.ResourceContentBad: " + str(src) + " stream 0 wmav2: "), last
+        assert " s" in last and ("timestamps go back from" in last or "cannot decode the data at" in last), last
+        assert list(out.iterdir()) == [], "partial output left behind"
+        failed.append(seed)
+    assert failed, "no damaged file failed: the damage no longer reaches the decoder, the test proves nothing"
