@@ -86,6 +86,7 @@ py::dict attrs(const ManifestObj& m) {
   d["workers"] = i.workers;
   d["engine"] = i.engine;
   d["state"] = i.state;
+  d["resumed_segments"] = i.resumed_segments;
   return d;
 }
 
