@@ -26,6 +26,7 @@ struct PreparedTranscode {
   std::vector<std::unique_ptr<StagedOutput>> staged;
   std::vector<engine::Target> targets;
   std::vector<std::unique_ptr<StagedOutput>> masters;  // one per ladder
+  std::vector<StagedOutput*> stills;                   // the job's snapshots, published with the outputs
   std::vector<std::optional<engine::HlsStats>> hls;    // per output, from the gather
   plan::Timeline timeline;  // a concatenation's inputs and their per-output filters
 };

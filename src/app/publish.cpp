@@ -1,12 +1,15 @@
 #include "app/publish.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include "av/probe.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/log.hpp"
 #include "plan/dash.hpp"
 #include "plan/playlist.hpp"
+#include "sched/failpoint.hpp"
 
 namespace fs = std::filesystem;
 
@@ -69,6 +72,7 @@ MediaInfo probe_output(const fs::path& path, const std::optional<engine::HlsStat
 
 std::vector<OutputResult> publish(const TranscodeRequest& request, PreparedTranscode& prepared,
                                   const std::vector<int64_t>& video_frames) {
+  const auto& stills = prepared.stills;
   // Master playlists first, from the renditions' written segments (all still staged).
   for (size_t k = 0; k < request.ladders.size(); ++k) {
     std::vector<plan::Variant> variants;
@@ -101,11 +105,23 @@ std::vector<OutputResult> publish(const TranscodeRequest& request, PreparedTrans
     files::write_atomic(prepared.staged[o]->staging_dir() / dash_manifest_name(request.outputs[o].path),
                         plan::render_mpd(reps, t.mux.hls_segment_seconds));
   }
+  // Everything is written: one publication, the masters last (they name the renditions).
+  std::vector<StagedOutput*> all;
+  for (auto& s : prepared.staged) all.push_back(s.get());
+  all.insert(all.end(), stills.begin(), stills.end());
+  for (auto& m : prepared.masters) all.push_back(m.get());
+  std::function<void(size_t)> after_rename;
+  if (const auto& fp = sched::failpoint(); fp && fp->publish_renames > 0)
+    after_rename = [n = static_cast<size_t>(fp->publish_renames)](size_t done) {
+      if (done == n) ::kill(::getpid(), SIGKILL);
+    };
+  const auto published = publish_together(all, publication_journal(*claimed_outputs(request).begin()), after_rename);
+
   std::vector<OutputResult> results;
   for (size_t i = 0; i < prepared.staged.size(); ++i) {
     OutputResult r;
     // HLS writes its segments beside the playlist; everything else is one file.
-    r.files = prepared.staged[i]->commit();
+    r.files = published[i];
     for (const auto& f : r.files) r.bytes += static_cast<int64_t>(fs::file_size(f));
     r.path = request.outputs[i].path;
     r.template_name = request.outputs[i].tmpl.name;
@@ -116,7 +132,7 @@ std::vector<OutputResult> publish(const TranscodeRequest& request, PreparedTrans
   }
   for (size_t k = 0; k < request.ladders.size(); ++k) {
     OutputResult r;
-    r.files = prepared.masters[k]->commit();
+    r.files = published[prepared.staged.size() + stills.size() + k];
     for (const auto& f : r.files) r.bytes += static_cast<int64_t>(fs::file_size(f));
     r.path = request.ladders[k].master;
     r.template_name = "ladder:" + request.ladders[k].name;
@@ -125,6 +141,27 @@ std::vector<OutputResult> publish(const TranscodeRequest& request, PreparedTrans
     results.push_back(std::move(r));
   }
   return results;
+}
+
+std::set<fs::path> claimed_outputs(const TranscodeRequest& request) {
+  std::set<fs::path> claimed;
+  for (const auto& o : request.outputs) claimed.insert(fs::absolute(o.path).lexically_normal());
+  for (const auto& l : request.ladders) claimed.insert(fs::absolute(l.master).lexically_normal());
+  return claimed;
+}
+
+void recover_outputs(const std::set<fs::path>& claimed, const PreparedTranscode& prepared) {
+  std::set<fs::path> ours;
+  for (const auto* list : {&prepared.staged, &prepared.masters})
+    for (const auto& s : *list) ours.insert(fs::absolute(s->staging_dir()).lexically_normal());
+  for (const auto* s : prepared.stills) ours.insert(fs::absolute(s->staging_dir()).lexically_normal());
+  for (const auto& output : claimed) {
+    const auto finished = finish_publication(publication_journal(output));
+    if (!finished.empty())
+      log::warn("{}: completed the publication of a run killed while publishing ({} files)", output.string(), finished.size());
+    for (const auto& p : remove_orphaned_staging(output, ours))
+      log::info("{}: removed {}, left by a run that was killed", output.string(), p.string());
+  }
 }
 
 }  // namespace gopcast::app

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "app/prepare.hpp"
+#include "app/publish.hpp"
 #include "app/segmented.hpp"
 #include "av/input.hpp"
 #include "core/error.hpp"
@@ -46,11 +47,12 @@ RunResult run(const RunRequest& request, const RunControl& control, sched::Trans
   // One run per output (once the output folders are known to be usable): the locks are
   // held until the outputs are published or the run failed, taken in path order so two
   // jobs sharing outputs never wait on each other in a circle.
-  std::set<std::filesystem::path> claimed;
-  for (const auto& o : tr.outputs) claimed.insert(std::filesystem::absolute(o.path).lexically_normal());
-  for (const auto& l : tr.ladders) claimed.insert(std::filesystem::absolute(l.master).lexically_normal());
+  const auto claimed = claimed_outputs(tr);
   std::vector<files::OutputLock> locks;
   for (const auto& p : claimed) locks.emplace_back(p, request.wait_lock);
+  for (auto& s : stills)
+    for (StagedOutput* o : s.outputs()) prepared.stills.push_back(o);
+  recover_outputs(claimed, prepared);
   engine::JobContext ctx = job_context(tr, prepared);
   RunResult result;
   if (ctx.any_segmented()) {
@@ -64,7 +66,7 @@ RunResult run(const RunRequest& request, const RunControl& control, sched::Trans
       for (int w = 0; w < remote->size(); ++w) remote->release(w);
     result = run_single_pass(tr, prepared, control, started);
   }
-  for (auto& s : stills) result.snapshots.push_back(s.commit());
+  for (auto& s : stills) result.snapshots.push_back(s.result());  // published with the outputs
   return result;
 }
 

@@ -83,11 +83,13 @@ class DoneBoard {
   bool audio_ = false, whole_ = false, stopped_ = false;
 };
 
-// Interruptions and failures part-way keep the manifest and the work folder for a
-// rerun to resume; bad input (nothing to resume) leaves neither.
+// Interruptions (Ctrl-C, SIGTERM) and failures part-way (a rank lost, an encoder's
+// crash) keep the manifest and the work folder for a rerun to resume; a process killed
+// outright keeps them too, having no chance to clean. Everything else leaves neither:
+// bad input has nothing to resume, and a full or read-only file system
+// (OutputNotWritable) would stay full of what the work folder holds.
 bool resumable(ErrorCode code) {
-  return code == ErrorCode::Cancelled || code == ErrorCode::TranscodeFailed || code == ErrorCode::Internal ||
-         code == ErrorCode::OutputNotWritable;
+  return code == ErrorCode::Cancelled || code == ErrorCode::TranscodeFailed || code == ErrorCode::Internal;
 }
 
 ErrorCode code_of(std::exception_ptr e) {

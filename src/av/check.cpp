@@ -36,6 +36,7 @@ std::string error_string(int averror) {
 
 int check(int ret, std::string_view operation, std::string_view context, ErrorCode code) {
   if (ret >= 0) return ret;
+  code = write_error(AVUNERROR(ret), code);  // a full disk is the output's, whatever the call
   if (context.empty()) fail<MediaError>(code, "av: {}: {}", operation, error_string(ret));
   fail<MediaError>(code, "av: {}: {} ({})", operation, error_string(ret), context);
 }

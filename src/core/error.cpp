@@ -1,5 +1,7 @@
 #include "core/error.hpp"
 
+#include <cerrno>
+
 #include <algorithm>
 
 namespace gopcast {
@@ -33,6 +35,10 @@ const std::vector<ErrorCodeInfo>& error_codes() {
       {ErrorCode::Cancelled, "Cancelled", 130, "interrupted by a signal; nothing was left at the output path"},
   };
   return codes;
+}
+
+ErrorCode write_error(int errnum, ErrorCode otherwise) {
+  return errnum == ENOSPC || errnum == EDQUOT || errnum == EFBIG || errnum == EROFS ? ErrorCode::OutputNotWritable : otherwise;
 }
 
 const ErrorCodeInfo& error_code_info(ErrorCode code) {

@@ -46,6 +46,11 @@ struct ErrorCodeInfo {
 const std::vector<ErrorCodeInfo>& error_codes();
 const ErrorCodeInfo& error_code_info(ErrorCode code);
 
+// The code of a write that failed with `errnum`: a full, over-quota or read-only file
+// system (ENOSPC, EDQUOT, EFBIG, EROFS) is the output's (OutputNotWritable), anything
+// else `otherwise`.
+ErrorCode write_error(int errnum, ErrorCode otherwise);
+
 class Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}

@@ -119,7 +119,16 @@ fs::path OutputLock::file_for(const fs::path& output) {
 OutputLock::OutputLock(const fs::path& output, bool wait) : path_(file_for(output)) {
   for (;;) {
     fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail(ErrorCode::OutputNotWritable, "{}: cannot create its lock {}: {}", output.string(), path_.string(), std::strerror(errno));
+    if (fd_ < 0) {
+      const int e = errno;
+      const fs::path dir = output.parent_path().empty() ? fs::path(".") : output.parent_path();
+      std::error_code ec;
+      if (e == ENOENT && !fs::is_directory(dir, ec))
+        fail(ErrorCode::OutputNotWritable, "{}: output folder {} does not exist", output.string(), dir.string());
+      if (e == EACCES || e == EROFS)
+        fail(ErrorCode::OutputNotWritable, "{}: output folder {} is not writable ({})", output.string(), dir.string(), std::strerror(e));
+      fail(ErrorCode::OutputNotWritable, "{}: cannot create its lock {}: {}", output.string(), path_.string(), std::strerror(e));
+    }
     int rc;
     while ((rc = ::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB))) != 0 && errno == EINTR) {
     }

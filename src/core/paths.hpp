@@ -1,6 +1,8 @@
 #pragma once
 // Output naming and atomic publication of outputs.
 #include <filesystem>
+#include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,7 +50,7 @@ class StagedOutput {
 
   // Moves every staged file (not the scratch folder) into the final folder, the main file last (so a
   // playlist never names segments that are not there yet). Returns the published
-  // paths, the main file first.
+  // paths, the main file first. Several outputs of one job: publish_together().
   std::vector<std::filesystem::path> commit();
 
   // Progressive outputs (a live HLS playlist): moves one finished file of the staging
@@ -60,10 +62,47 @@ class StagedOutput {
   void adopt(const std::filesystem::path& final_file);
 
  private:
+  friend std::vector<std::vector<std::filesystem::path>> publish_together(const std::vector<StagedOutput*>&,
+                                                                          const std::filesystem::path&,
+                                                                          const std::function<void(size_t)>&);
+  using Rename = std::pair<std::filesystem::path, std::filesystem::path>;  // staged file, final path
+  // The renames that publish it, the main file last; OutputNotWritable if nothing was written.
+  std::vector<Rename> plan() const;
+  // After its renames: the staging folder goes; returns the published paths, main first.
+  std::vector<std::filesystem::path> finish(const std::vector<Rename>& renames);
+
   std::filesystem::path final_path_;
   std::filesystem::path staging_dir_;
   std::vector<std::filesystem::path> early_;  // published before commit
   bool committed_ = false;
 };
+
+// Publishes the outputs of one job as one step: all appear, or none does. The renames
+// are written to `journal` first (atomically, beside the outputs), then done in order
+// (each output's main file last, the outputs in the order given: ladders' masters after
+// their renditions); a rename that fails takes back the ones before it
+// (OutputNotWritable naming the output). A process killed part-way leaves the journal,
+// and finish_publication() completes it. `after_rename(n)` is called after the n-th
+// rename (tests kill the process there). Returns each output's published paths.
+std::vector<std::vector<std::filesystem::path>> publish_together(const std::vector<StagedOutput*>& outputs,
+                                                                 const std::filesystem::path& journal,
+                                                                 const std::function<void(size_t)>& after_rename = {});
+
+// Where publish_together() keeps the journal of a job whose first output (in path
+// order) is `output`: ".NAME.gopcast-publish" beside it.
+std::filesystem::path publication_journal(const std::filesystem::path& output);
+
+// Completes the publication a killed process left in `journal`, if there is one: every
+// rename whose staged file is still there is done (everything it names was written
+// whole before the journal was), the staging folders are removed, then the journal.
+// Returns the paths it published (empty when there was no journal). Call it only while
+// holding the outputs' locks.
+std::vector<std::filesystem::path> finish_publication(const std::filesystem::path& journal);
+
+// Removes what killed runs left beside `output`: staging folders (".NAME.gopcast-PID-RAND")
+// and atomic writes' temporary files (".NAME.tmp-PID-RAND"), except those in `keep` (this
+// run's own). Call it only while holding the output's lock. Returns what it removed.
+std::vector<std::filesystem::path> remove_orphaned_staging(const std::filesystem::path& output,
+                                                           const std::set<std::filesystem::path>& keep);
 
 }  // namespace gopcast

@@ -26,7 +26,7 @@ class Out {
   Out(std::FILE* f, const std::string& name) : f_(f), name_(name) {}
   void bytes(const void* p, size_t n) {
     if (n && std::fwrite(p, 1, n, f_) != n)
-      fail<MediaError>(ErrorCode::TranscodeFailed, "segment: write: {} ({})", std::strerror(errno), name_);
+      fail<MediaError>(write_error(errno, ErrorCode::TranscodeFailed), "segment: write: {} ({})", std::strerror(errno), name_);
   }
   void u32(uint32_t v) {
     uint8_t b[4];
@@ -199,12 +199,12 @@ void SegmentWriter::finish() {
   o.u32(kEnd);
   o.i64(packets_);
   if (std::fflush(file_.get()) != 0)
-    fail<MediaError>(ErrorCode::TranscodeFailed, "segment: write: {} ({})", std::strerror(errno), name);
+    fail<MediaError>(write_error(errno, ErrorCode::TranscodeFailed), "segment: write: {} ({})", std::strerror(errno), name);
   file_.reset();
   try {
     atomic_->commit();
   } catch (const Error& e) {
-    fail<MediaError>(ErrorCode::TranscodeFailed, "segment: {}", e.what());
+    fail<MediaError>(e.code() == ErrorCode::OutputNotWritable ? e.code() : ErrorCode::TranscodeFailed, "segment: {}", e.what());
   }
   finished_ = true;
 }

@@ -233,6 +233,12 @@ StagedStills stage_stills(const fs::path& input, const SnapshotSpec& spec, const
   return out;
 }
 
+std::vector<StagedOutput*> StagedStills::outputs() const {
+  std::vector<StagedOutput*> out;
+  for (const auto& s : staged_) out.push_back(s.get());
+  return out;
+}
+
 StillsResult StagedStills::commit() {
   for (auto& s : staged_) s->commit();
   staged_.clear();

@@ -50,6 +50,8 @@ class StagedStills {
   const StillsResult& result() const { return result_; }
   // Publishes every file (the rename of each staged folder); returns the result.
   StillsResult commit();
+  // The staged folders, for a caller that publishes them with other outputs.
+  std::vector<StagedOutput*> outputs() const;
 
  private:
   friend StagedStills stage_stills(const std::filesystem::path&, const SnapshotSpec&, const std::atomic<bool>*);

@@ -9,13 +9,14 @@
 namespace gopcast::sched {
 
 bool Failpoint::matches(const plan::Task& task) const {
+  if (publish_renames >= 0) return false;
   if (task.kind != kind || (kind == plan::TaskKind::segment && task.segment.index != segment)) return false;
   return always || task.attempt == 1;
 }
 
 Failpoint parse_failpoint(std::string_view text) {
   auto bad = [&] {
-    fail(ErrorCode::Usage, "GOPCAST_FAILPOINT: \"{}\" is not segment:N:once|always or audio:once|always", text);
+    fail(ErrorCode::Usage, "GOPCAST_FAILPOINT: \"{}\" is not segment:N:once|always, audio:once|always or publish:N", text);
   };
   Failpoint f;
   std::string_view rest = text;
@@ -31,6 +32,10 @@ Failpoint parse_failpoint(std::string_view text) {
     next(n);
     auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), f.segment);
     if (ec != std::errc() || ptr != n.data() + n.size() || f.segment < 0) bad();
+  } else if (kind == "publish") {
+    auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), f.publish_renames);
+    if (rest.empty() || ec != std::errc() || ptr != rest.data() + rest.size() || f.publish_renames < 1) bad();
+    return f;
   } else if (kind == "audio") {
     f.kind = plan::TaskKind::audio;
   } else {

@@ -7,8 +7,10 @@
 //   GOPCAST_FAILPOINT=segment:3:once     segment 3's first attempt fails half-way
 //   GOPCAST_FAILPOINT=segment:3:always   every attempt of segment 3 fails
 //   GOPCAST_FAILPOINT=audio:once         the audio task's first attempt fails
+//   GOPCAST_FAILPOINT=publish:2          the process kills itself (SIGKILL) after the
+//                                        2nd rename of the job's publication
 //
-// The failure is an InternalError.TranscodeFailed raised part-way through the encode
+// A task's failure is an InternalError.TranscodeFailed raised part-way through the encode
 // (after half of the segment's frames), as a crashing encoder's would be.
 #include <optional>
 #include <string_view>
@@ -21,6 +23,7 @@ struct Failpoint {
   plan::TaskKind kind = plan::TaskKind::segment;
   int segment = 0;
   bool always = false;
+  int publish_renames = -1;  // publish:N: the kill after N renames; no task fails
   // Whether this attempt of `task` is to fail.
   bool matches(const plan::Task& task) const;
 };

@@ -16,11 +16,22 @@ shared media, never committed:
                   run): each either transcodes to audio that decodes cleanly or fails with
                   ResourceContentBad (exit 4) naming the file, stream and time; never
                   TranscodeFailed (exit 20), never a partial output
+  full disk       an output folder on a 3 MiB file system (tmpfs; where mounting is not
+                  allowed, a 3 MiB file-size limit): OutputNotWritable (exit 12) naming
+                  the reason, and the file system is left as empty as it was: no work
+                  folder, no manifest, no staging, no lock
+  killed run      a run SIGKILLed mid-encode leaves its staging folder; the next run of
+                  the same output removes it and leaves only the output and manifest
+  killed publish  a two-output job killed after its first rename (GOPCAST_FAILPOINT=
+                  publish:1) has published one output and left its journal; the next run
+                  completes the publication, both outputs decode, no journal is left
 """
 import json
 import os
 import random
+import resource
 import shutil
+import signal
 import subprocess
 import time
 
@@ -184,3 +195,85 @@ def test_damaged_media_is_the_inputs_fault_named_with_stream_and_time(derived, t
         assert list(out.iterdir()) == [], "partial output left behind"
         failed.append(seed)
     assert failed, "no damaged file failed: the damage no longer reaches the decoder, the test proves nothing"
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A folder that takes 3 MiB: a tmpfs of that size, or (where mounting is not allowed) a
+    folder whose writers run under a 3 MiB file-size limit. Yields (folder, preexec)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)], capture_output=True).returncode == 0
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (3 << 20, 3 << 20))
+
+    try:
+        yield folder, None if mounted else limit
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_fails_cleanly_and_leaves_the_disk_as_it_was(small_fs):
+    """Issue 17 item 5: a full disk left the work folder and manifest on the full file system."""
+    folder, preexec = small_fs
+    cmd = [str(BIN), "transcode", str(media("bbb-480p-30s.mp4")), "-o", str(folder / "o.mp4"), "-q", "--workers", "2",
+           "--set", "video.preset=ultrafast", "--set", "video.crf=14"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, preexec_fn=preexec)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 12 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("gopcast: error: InvalidParameter.OutputNotWritable: "), lines[0]
+    assert "No space left on device" in lines[0] or "File too large" in lines[0], lines[0]
+    assert sorted(p.name for p in folder.iterdir()) == [], "left on the full file system"
+
+
+def test_the_next_run_removes_what_a_killed_run_staged(tmp_path):
+    source = media("bbb-480p-30s.mp4")
+    out = tmp_path / "o.mp4"
+    killed = start_run(source, out, "--set", "video.preset=medium")
+    wait_for(tmp_path / ".o.mp4.gopcast-work", killed)
+    killed.kill()
+    killed.wait()
+    staged = [p.name for p in tmp_path.iterdir() if p.name.startswith(".o.mp4.gopcast-") and p.name[15:16].isdigit()]
+    assert len(staged) == 1, sorted(p.name for p in tmp_path.iterdir())  # .o.mp4.gopcast-PID-RAND
+    run_gopcast("transcode", source, "-o", out, "-q", "--set", "video.preset=ultrafast")
+    assert decoded_frames(out) == decoded_frames(source)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.mp4", "o.mp4.manifest.h5"]
+
+
+def test_a_job_killed_while_publishing_is_published_whole_by_the_next_run(tmp_path, derived):
+    """Issue 17 item 6: a run killed between renames published one output of a failed job."""
+    source = derived("hardening-publish.mp4", ["-t", "4", "-vf", "scale=320:180", "-c:v", "libx264", "-preset", "ultrafast",
+                                               "-g", "24", "-c:a", "aac", "-b:a", "64k"])
+    out = tmp_path / "out"
+    out.mkdir()
+    job = tmp_path / "job.toml"
+    job.write_text(f"""[input]
+path = {json.dumps(str(source))}
+[[outputs]]
+path = {json.dumps(str(out / "a.mp4"))}
+template = "default-mp4"
+[outputs.override.video]
+preset = "ultrafast"
+[[outputs]]
+path = {json.dumps(str(out / "b.m3u8"))}
+template = "default-m3u8"
+[outputs.override.video]
+preset = "ultrafast"
+[outputs.override.mux]
+hls_segment_seconds = 2
+""")
+    killed = run_gopcast("run", job, check=False, env={**os.environ, "GOPCAST_FAILPOINT": "publish:1"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    left = sorted(p.name for p in out.iterdir())
+    assert "a.mp4" in left and "b.m3u8" not in left, left  # what a kill here used to leave published
+    assert ".a.mp4.gopcast-publish" in left, left
+    again = run_gopcast("run", job)
+    assert "completed the publication of a run killed while publishing" in again.stderr, again.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert not [n for n in names if n.startswith(".")], names  # no journal, staging, work folder or lock
+    assert "a.mp4" in names and "b.m3u8" in names and len([n for n in names if n.endswith(".ts")]) == 2, names
+    for o in ("a.mp4", "b.m3u8"):
+        assert decoded_frames(out / o) == 96 and decode_errors(out / o) == "", o

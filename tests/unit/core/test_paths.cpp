@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <set>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/error.hpp"
@@ -187,4 +188,101 @@ TEST(StagedOutput, OverwritingTheInputIsRefusedHoweverItIsSpelled) {
   expect_error([&] { StagedOutput out(dir / "in.mp4", dir / "link.mp4"); }, ErrorCode::OutputNotWritable, {"input"});
   EXPECT_EQ(read_file(dir / "in.mp4"), "precious");
   EXPECT_EQ(names_in(dir.path), (std::set<std::string>{"in.mp4", "link.mp4", "sub"}));  // no staging folder made
+}
+
+// --- one job's outputs published together ----------------------------------------------
+
+namespace {
+// An HLS output (playlist + 3 segments) and an MP4 output, staged in `dir`.
+struct TwoOutputs {
+  StagedOutput hls, mp4;
+  TwoOutputs(const fs::path& dir) : hls(dir / "a.m3u8", dir / "in.mp4"), mp4(dir / "b.mp4", dir / "in.mp4") {
+    for (int i = 0; i < 3; ++i) write_file(hls.staging_dir() / fmt::format("a{}.ts", i), fmt::format("segment {}", i));
+    write_file(hls.staging_file(), "#EXTM3U\na0.ts\na1.ts\na2.ts\n");
+    write_file(mp4.staging_file(), "movie");
+  }
+  std::vector<StagedOutput*> all() { return {&hls, &mp4}; }
+};
+const std::set<std::string> kPublished{"a.m3u8", "a0.ts", "a1.ts", "a2.ts", "b.mp4"};
+}  // namespace
+
+TEST(PublishTogether, PublishesEveryOutputAndLeavesNoJournal) {
+  gopcast::test::TempDir dir;
+  TwoOutputs staged(dir.path);
+  std::vector<size_t> renames;
+  const auto published = publish_together(staged.all(), publication_journal(dir / "a.m3u8"), [&](size_t n) { renames.push_back(n); });
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_EQ(published[0].front(), dir / "a.m3u8");
+  EXPECT_EQ(published[0].size(), 4u);
+  EXPECT_EQ(published[1], std::vector<fs::path>{dir / "b.mp4"});
+  EXPECT_EQ(renames, (std::vector<size_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(names_in(dir.path), kPublished);  // no staging folder, no journal
+  EXPECT_EQ(read_file(dir / "b.mp4"), "movie");
+}
+
+TEST(PublishTogether, AKillPartWayIsCompletedFromTheJournal) {
+  gopcast::test::TempDir dir;
+  const fs::path journal = publication_journal(dir / "a.m3u8");
+  // A child process publishes and dies after the 2nd rename, as a killed coordinator would.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    TwoOutputs staged(dir.path);
+    publish_together(staged.all(), journal, [](size_t n) {
+      if (n == 2) ::_exit(0);
+    });
+    ::_exit(1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_TRUE(fs::exists(journal));
+  EXPECT_FALSE(fs::exists(dir / "a.m3u8"));  // half published: two segments, no playlist
+  EXPECT_FALSE(fs::exists(dir / "b.mp4"));
+  const auto finished = finish_publication(journal);
+  EXPECT_EQ(finished.size(), 5u);
+  EXPECT_EQ(names_in(dir.path), kPublished);  // both outputs, no staging, no journal
+  EXPECT_EQ(read_file(dir / "a2.ts"), "segment 2");
+  EXPECT_TRUE(finish_publication(journal).empty());  // nothing more to do
+}
+
+TEST(PublishTogether, AFailedRenameTakesBackTheOtherOutputs) {
+  gopcast::test::TempDir dir;
+  {
+    TwoOutputs staged(dir.path);
+    fs::create_directories(dir / "b.mp4" / "in-the-way");  // the second output's rename fails
+    expect_error([&] { publish_together(staged.all(), publication_journal(dir / "a.m3u8")); }, ErrorCode::OutputNotWritable,
+                 {(dir / "b.mp4").string(), "cannot publish"});
+  }
+  EXPECT_EQ(names_in(dir.path), std::set<std::string>{"b.mp4"});  // the first output taken back, nothing staged left
+}
+
+TEST(PublishTogether, APlantedJournalMovesNothing) {
+  gopcast::test::TempDir dir;
+  fs::create_directory(dir / "private");
+  write_file(dir / "private" / "secret", "mine");
+  fs::create_directory(dir / ".x.gopcast-1-00000000");
+  const fs::path journal = publication_journal(dir / "x.mp4");
+  using namespace std::string_literals;
+  write_file(journal, "gopcast-publish/1\n"s + "R\0"s + (dir / "private" / "secret").string() + "\0"s + (dir / "x.mp4").string() +
+                          "\0S\0"s + (dir / ".x.gopcast-1-00000000").string() + "\0"s);
+  expect_error([&] { finish_publication(journal); }, ErrorCode::ResourceContentBad, {journal.string(), "outside its staging"});
+  EXPECT_EQ(read_file(dir / "private" / "secret"), "mine");
+  EXPECT_FALSE(fs::exists(dir / "x.mp4"));
+  write_file(journal, "not a journal");
+  expect_error([&] { finish_publication(journal); }, ErrorCode::ResourceContentBad, {journal.string()});
+}
+
+TEST(PublishTogether, OrphanedStagingOfThisOutputOnlyIsRemoved) {
+  gopcast::test::TempDir dir;
+  for (const char* d : {".o.mp4.gopcast-123-deadbeef", ".o.mp4.gopcast-7-0badf00d", ".o.mp4.gopcast-work", ".p.mp4.gopcast-1-deadbeef",
+                        ".o.mp4.gopcast-12-deadbee"})
+    fs::create_directories(dir / d / "scratch");
+  write_file(dir / ".o.mp4.tmp-5-0123456789abcdef", "torn");
+  write_file(dir / ".o.mp4.gopcast-lock", "pid 1");
+  write_file(dir / "o.mp4", "published");
+  const auto removed = remove_orphaned_staging(dir / "o.mp4", {dir / ".o.mp4.gopcast-7-0badf00d"});
+  EXPECT_EQ(removed.size(), 2u);
+  EXPECT_EQ(names_in(dir.path), (std::set<std::string>{".o.mp4.gopcast-7-0badf00d", ".o.mp4.gopcast-work", ".p.mp4.gopcast-1-deadbeef",
+                                                       ".o.mp4.gopcast-12-deadbee", ".o.mp4.gopcast-lock", "o.mp4"}));
 }

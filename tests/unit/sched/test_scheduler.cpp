@@ -442,8 +442,12 @@ TEST(Failpoint, ParsesAndMatchesAttempts) {
   audio.kind = TaskKind::audio;
   EXPECT_TRUE(parse_failpoint("audio:once").matches(audio));
   EXPECT_FALSE(parse_failpoint("audio:once").matches(t));
+  const Failpoint publish = parse_failpoint("publish:2");
+  EXPECT_EQ(publish.publish_renames, 2);
+  EXPECT_FALSE(publish.matches(t));  // it fails no task
+  EXPECT_FALSE(publish.matches(audio));
   for (const char* bad : {"", "segment", "segment:x:once", "segment:3", "segment:3:sometimes", "video:once", "segment:-1:once",
-                          "audio:once:x"})
+                          "audio:once:x", "publish", "publish:0", "publish:2:once", "publish:x"})
     expect_error([&] { parse_failpoint(bad); }, ErrorCode::Usage, {"GOPCAST_FAILPOINT"});
 }
 
