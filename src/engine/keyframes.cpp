@@ -160,6 +160,33 @@ plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video
   if (clip.active && clip.start > 30) input.seek(video_stream, offset - margin);
   av::PacketPtr pkt = av::make_packet();
   int64_t last_pts = INT64_MIN;
+  auto add = [&](int64_t ts, bool keyframe, int64_t pos, int64_t duration) {
+    intervals.add(ts, keyframe, pos);
+    index.end_pts = std::max(index.end_pts, ts + std::max<int64_t>(duration, 0));
+    index.first_pts = index.total_frames == 0 ? ts : std::min(index.first_pts, ts);
+    last_pts = std::max(last_pts, ts);
+    ++index.total_frames;
+  };
+  // An edit list that starts inside a GOP (what `ffmpeg -ss T -i in.mp4 -c copy` writes):
+  // the demuxer gives the frames before the edit, flagged discard, which are decoded but
+  // never shown. They are not on the timeline; the first shown frame is a cut point (no
+  // keyframe), found among the first packets after them (B-frames come out of order).
+  struct Held {
+    int64_t ts, pos, duration;
+    bool keyframe;
+  };
+  constexpr size_t kReorderWindow = 32;
+  bool preroll = false;  // discarded frames came first, the cut is not placed yet
+  std::vector<Held> held;
+  auto place_cut = [&] {
+    if (!preroll) return;
+    preroll = false;
+    int64_t first = INT64_MAX;
+    for (const auto& h : held) first = std::min(first, h.ts);
+    if (!held.empty()) intervals.add_cut(first);
+    for (const auto& h : held) add(h.ts, h.keyframe, h.pos, h.duration);
+    held.clear();
+  };
   while (input.read(pkt.get())) {
     int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
     if (pkt->stream_index != video_stream || ts == AV_NOPTS_VALUE) {
@@ -167,6 +194,12 @@ plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video
       continue;
     }
     ts -= offset;
+    if (pkt->flags & AV_PKT_FLAG_DISCARD) {
+      // A clip or a grid places its own first entry; otherwise the shown frames start with a cut.
+      if (index.total_frames == 0 && held.empty() && !clip.active && grid_seconds <= 0) preroll = true;
+      av_packet_unref(pkt.get());
+      continue;
+    }
     if (clip.active) {
       const int64_t decode_ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts - offset : ts;
       if (decode_ts >= end + margin) break;
@@ -175,13 +208,15 @@ plan::KeyframeIndex index_keyframes(const std::filesystem::path& path, int video
         continue;
       }
     }
-    intervals.add(ts, pkt->flags & AV_PKT_FLAG_KEY, pkt->pos);
-    index.end_pts = std::max(index.end_pts, ts + std::max<int64_t>(pkt->duration, 0));
-    index.first_pts = index.total_frames == 0 ? ts : std::min(index.first_pts, ts);
-    last_pts = std::max(last_pts, ts);
-    ++index.total_frames;
+    if (preroll) {
+      held.push_back(Held{ts, pkt->pos, pkt->duration, (pkt->flags & AV_PKT_FLAG_KEY) != 0});
+      if (held.size() >= kReorderWindow) place_cut();
+    } else {
+      add(ts, pkt->flags & AV_PKT_FLAG_KEY, pkt->pos, pkt->duration);
+    }
     av_packet_unref(pkt.get());
   }
+  place_cut();
   // Containers without packet durations: the last frame lasts one frame period.
   if (index.total_frames > 0 && index.end_pts <= last_pts) {
     const AVRational rate = av_guess_frame_rate(input.ctx(), const_cast<AVStream*>(st), nullptr);

@@ -9,7 +9,9 @@ namespace gopcast::engine {
 
 // Timestamps are in the stream's time base, shifted so the container starts at zero
 // (the same domain the pipeline's frames use). Frames shown before the first
-// keyframe (leading frames of an open GOP) count with the first interval.
+// keyframe (leading frames of an open GOP) count with the first interval. Frames an edit
+// list hides (the demuxer's discard flag: the part of a GOP before an edit that starts
+// inside it) are not on the timeline; the first frame shown is then a cut point.
 //
 // With `grid_seconds` > 0 (HLS outputs, whose encoder forces a keyframe on the first
 // frame of every grid interval) the entries are those grid points instead: the first

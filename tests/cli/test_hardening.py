@@ -3,6 +3,10 @@
 The conformance list, one case per line; every input is derived at test time from the
 shared media, never committed:
 
+  edit lists      MP4 and MOV cut with `ffmpeg -ss T -c copy` at 0.9, 3.3, 5.1 and 7.7 s
+                  (inside 2 s GOPs with B-frames), with and without audio, in 2 s
+                  segments, losslessly: every frame's MD5 equals the ffmpeg tool's decode
+                  of the cut file, the audio spans what ffmpeg decodes within an AAC frame
   special files   a FIFO with no writer, /dev/zero, a FIFO named in a job: refused at
                   once (exit 4) unless the job allows special files
   output lock     a second run of the same output fails at once (exit 23) naming the
@@ -37,7 +41,7 @@ import time
 
 import pytest
 
-from conftest import BIN, decode_errors, decoded_frames, media, run_gopcast
+from conftest import BIN, audio_span, decode_errors, decoded_frames, frame_md5s, media, run_gopcast
 from test_errors import assert_clean_failure
 
 
@@ -62,6 +66,29 @@ def playlist(folder, name, uris):
         text += f"#EXTINF:2.0,\n{u}\n"
     (folder / name).write_text(text + "#EXT-X-ENDLIST\n")
     return folder / name
+
+
+@pytest.mark.parametrize("cut,container,audio", [(3.3, "mp4", True), (5.1, "mov", True), (0.9, "mp4", False),
+                                               (7.7, "mov", False)])
+def test_an_edit_list_that_starts_inside_a_gop_is_cut_frame_exact(derived, tmp_path, cut, container, audio):
+    """Issue 17 item 1: `ffmpeg -ss T -i in.mp4 -c copy` files failed every time ('decoded 208
+    frames of the 240 its span holds'): the frames before the edit were counted as shown."""
+    gops = derived("hardening-gops.mp4", ["-t", "12", "-vf", "scale=320:180", "-c:v", "libx264", "-preset", "veryfast",
+                                          "-g", "48", "-keyint_min", "48", "-sc_threshold", "0", "-c:a", "aac", "-b:a", "64k"])
+    src = tmp_path / f"cut.{container}"
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-ss", str(cut), "-i", str(gops), "-c", "copy",
+                    *([] if audio else ["-an"]), str(src)], check=True)
+    discarded = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=flags", "-of", "csv=p=0",
+                                str(src)], capture_output=True, text=True, check=True).stdout.count("D")
+    assert discarded > 0, "the cut file has no frames hidden by its edit list: the test proves nothing"
+    out = tmp_path / "out.mp4"
+    run_gopcast("transcode", src, "-o", out, "-q", "--segment-seconds", "2", "--set", "video.preset=ultrafast",
+                "--set", "video.crf=0")
+    assert frame_md5s(out) == frame_md5s(src)  # lossless: the same pictures, none missing, none extra
+    if audio:
+        (start, end), (src_start, src_end) = audio_span(out), audio_span(src)
+        assert abs(start - src_start) < 0.03 and abs(end - src_end) <= 1024 / 48000 + 1e-3, ((start, end), (src_start, src_end))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [src.name, "out.mp4", "out.mp4.manifest.h5"]
 
 
 def test_a_fifo_input_is_refused_at_once(tmp_path, outdir):
