@@ -56,6 +56,7 @@ int run(int argc, char** argv) {
                  fmt::format("Target segment length, cut at keyframes (default {} s; 0: one segment)", kDefaultSegmentSeconds));
   cli.add_option("--max-attempts", o.run.max_attempts, fmt::format("Tries of a segment before it fails the job (default {})",
                                                                    kDefaultMaxAttempts));
+  cli.add_flag("--wait-lock", o.run.wait_lock, app::kWaitLockHelp);
   std::string manifest;
   cli.add_option("--manifest", manifest, "Segment manifest (HDF5) path (default: <first output>.manifest.h5)");
   cli.add_flag("--json", o.json, "Machine-readable JSON result on stdout");

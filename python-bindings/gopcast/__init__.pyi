@@ -241,7 +241,7 @@ class RunResult:
 
 def run(job: Job | _PathLike, workers: int = 0, segment_seconds: float | None = None,
         max_attempts: int | None = None, manifest: _PathLike | None = None, progress: Callable[[Progress], Any] | None = None,
-        overrides: _Overrides = None) -> RunResult:
+        overrides: _Overrides = None, wait_lock: bool = False) -> RunResult:
     """Runs a job on this machine (`gopcast run`); Ctrl-C raises KeyboardInterrupt, leaving no output."""
 
 class Manifest:

@@ -60,8 +60,9 @@ class ProgressRelay {
 };
 
 app::RunResult run_job(JobArg job, int workers, std::optional<double> segment_seconds, std::optional<int> max_attempts,
-                       OptPathArg manifest, ProgressArg progress, OverridesArg overrides) {
+                       OptPathArg manifest, ProgressArg progress, OverridesArg overrides, bool wait_lock) {
   app::RunOptions options;
+  options.wait_lock = wait_lock;
   options.workers = workers;
   options.segment_seconds = segment_seconds;
   options.max_attempts = max_attempts;
@@ -180,7 +181,7 @@ void register_run(py::module_& m) {
 
   m.def("run", &run_job, py::arg("job"), py::arg("workers") = 0, py::arg("segment_seconds") = py::none(),
         py::arg("max_attempts") = py::none(), py::arg("manifest") = py::none(), py::arg("progress") = py::none(), py::arg("overrides") = py::none(),
-        doc_string(fmt::format(R"doc(Runs a job on this machine and returns a RunResult; what `gopcast run` does.
+        py::arg("wait_lock") = false, doc_string(fmt::format(R"doc(Runs a job on this machine and returns a RunResult; what `gopcast run` does.
 
 job: a Job, or the path of a job file.
 workers: local worker threads encoding segments at once (0: one per core).
@@ -193,6 +194,8 @@ progress: called as progress(p) with a gopcast.Progress (p.fraction, p.seconds_d
     p.seconds_total, p.frames), at most ten times a second, never going back; an exception
     it raises stops the run and is raised here.
 overrides: template overrides for every output, like `--set`: {{"video.crf": 20}}.
+wait_lock: wait while another run writes the same output, like `--wait-lock`; otherwise
+    gopcast.OutputLocked is raised at once, naming that run (pid, host, Slurm job).
 
 Outputs with re-encoded video run on the segment-parallel engine (local worker threads,
 a manifest, resume after an interruption); the rest (remuxes, audio only, GIF) in one pass.

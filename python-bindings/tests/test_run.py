@@ -125,3 +125,24 @@ def test_ctrl_c_raises_keyboard_interrupt_and_leaves_no_output(tmp_path, long_cl
                 and ".gopcast-work" not in p.name]
     # The manifest stays for a resume and says so.
     assert gopcast.Manifest(tmp_path / "long.mp4.manifest.h5").state == "cancelled"
+
+
+def test_a_locked_output_raises_output_locked_or_is_waited_for(clip, tmp_path):
+    """Another run holds the output's lock (here: this test, as a run would hold it)."""
+    import fcntl
+    out = tmp_path / "o.mp4"
+    job = gopcast.Job(clip)
+    job.add_output(out, overrides={"video.preset": "ultrafast"})
+    holder = open(tmp_path / ".o.mp4.gopcast-lock", "w")
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    holder.write("pid 4242 on elsewhere, Slurm job 77\n")
+    holder.flush()
+    with pytest.raises(gopcast.OutputLocked, match="pid 4242 on elsewhere, Slurm job 77") as e:
+        gopcast.run(job, workers=1)
+    assert e.value.exit_status == 23 and not out.exists()
+    threading.Timer(1.0, holder.close).start()  # the other run ends a second from now
+    started = time.monotonic()
+    result = gopcast.run(job, workers=1, wait_lock=True)
+    assert time.monotonic() - started >= 0.9, "wait_lock=True did not wait"
+    assert decoded_frames(result.outputs[0].path) == decoded_frames(clip)
+    assert not (tmp_path / ".o.mp4.gopcast-lock").exists()

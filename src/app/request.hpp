@@ -58,6 +58,10 @@ struct ParallelSettings {
   std::filesystem::path manifest;  // "" = <first output>.manifest.h5
 };
 
+// --wait-lock of gopcast and gopcast-mpi, wait_lock= in Python.
+inline constexpr const char* kWaitLockHelp =
+    "Wait while another run writes the same output (default: fail at once, exit 23)";
+
 // What a caller sets over the job file: command-line options, Python arguments, the
 // Slurm allocation's cores. Unset values come from the job, then the defaults.
 struct RunOptions {
@@ -66,7 +70,7 @@ struct RunOptions {
   std::optional<double> segment_seconds;
   std::optional<int> max_attempts;
   std::filesystem::path manifest;
-  bool wait_lock = false;  // wait for another run writing the same outputs (else OutputLocked)
+  bool wait_lock = false;  // kWaitLockHelp
   // The key names in messages about bad values: "--segment-seconds" on a command line,
   // "segment_seconds" from Python.
   std::string workers_key = "workers", segment_seconds_key = "segment_seconds", max_attempts_key = "max_attempts";

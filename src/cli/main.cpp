@@ -62,7 +62,7 @@ void add_parallel(CLI::App* app, Parallel& p) {
   app->add_option("--max-attempts", p.max_attempts,
                   fmt::format("Tries of a segment before it fails the job (default {})", gopcast::kDefaultMaxAttempts));
   app->add_option("--manifest", p.manifest, "Segment manifest (HDF5) path (default: <first output>.manifest.h5)");
-  app->add_flag("--wait-lock", p.wait_lock, "Wait while another run writes the same output (default: fail at once, exit 23)");
+  app->add_flag("--wait-lock", p.wait_lock, gopcast::app::kWaitLockHelp);
 }
 
 // transcode and run: resolve the job, show progress on a terminal, print the result.

@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from conftest import BIN, MEDIA
+from conftest import BIN, MEDIA, decoded_frames
 
 MPI_BIN = Path(os.environ.get("GOPCAST_MPI_BIN", BIN.parent.parent / "mpi" / "gopcast-mpi"))
 MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
@@ -212,3 +212,29 @@ def test_bad_job_is_reported_once_by_rank_zero(tmp_path):
         len(lines) == 1 and "ResourceNotFound" in lines[0] and "missing.mp4" in lines[0]), r.stderr
     assert r.returncode == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["job.toml"]
+
+
+def test_a_locked_output_fails_at_once_or_is_waited_for_with_wait_lock(tmp_path):
+    """Another run holds the output's lock (here: this test, as a run would hold it)."""
+    import fcntl
+    source = tmp_path / "src.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-t", "3", "-i", str(MEDIA / "bbb-480p-30s.mp4"), "-vf", "scale=320:180",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-g", "24", "-an", str(source)], check=True)
+    job = write_job(tmp_path / "out", source, "o.mp4", 1)
+    lock = tmp_path / "out" / ".o.mp4.gopcast-lock"
+    holder = open(lock, "w")
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    holder.write("pid 4242 on elsewhere, Slurm job 77\n")
+    holder.flush()
+    r = mpirun(2, job)
+    lines = [line for line in r.stderr.splitlines() if line.startswith("gopcast-mpi: error:")]
+    assert r.returncode == 23 and len(lines) == 1, r.stderr
+    assert "ResourceInUse.OutputLocked" in lines[0] and "pid 4242 on elsewhere, Slurm job 77" in lines[0], lines[0]
+    waiting = subprocess.Popen([*MPIRUN, "-n", "2", str(MPI_BIN), str(job), "--wait-lock", "-q"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
+    assert waiting.poll() is None, "--wait-lock did not wait"
+    holder.close()
+    assert waiting.wait(timeout=300) == 0, waiting.stderr.read()
+    assert decoded_frames(tmp_path / "out" / "o.mp4") == 72
+    assert not lock.exists()
