@@ -1,4 +1,5 @@
-"""Hardening (issue 17): inputs users really have, and no reads where they do not belong.
+"""Hardening (issue 17): inputs users really have, concurrent runs, clean failure, and no
+reads or requests where they do not belong.
 
 The conformance list, one case per line; every input is derived at test time from the
 shared media, never committed:
@@ -11,7 +12,9 @@ shared media, never committed:
                   once (exit 4) unless the job allows special files
   output lock     a second run of the same output fails at once (exit 23) naming the
                   first (pid, host); with --wait-lock it waits and then succeeds; the lock
-                  of a killed holder is taken over; no lock file is left behind
+                  of a killed holder is taken over; no lock file is left behind; the
+                  same on 2 MPI ranks (test_mpi.py) and from Python (wait_lock=,
+                  python-bindings/tests/test_run.py)
   HLS inclusion   a local playlist whose segment is ../ outside its folder, an absolute
                   path elsewhere, a file:// URL elsewhere, a FIFO beside it, a later
                   segment outside (not only the first): refused naming the URI; the same
@@ -28,7 +31,25 @@ shared media, never committed:
                   the same output removes it and leaves only the output and manifest
   killed publish  a two-output job killed after its first rename (GOPCAST_FAILPOINT=
                   publish:1) has published one output and left its journal; the next run
-                  completes the publication, both outputs decode, no journal is left
+                  completes the publication, both outputs decode, no journal is left;
+                  a failed rename takes back the other outputs, a journal planted by
+                  someone else or naming a file outside its staging moves nothing
+                  (unit: PublishTogether.*)
+
+Elsewhere, for the same issue:
+
+  resume phases   a run whose segments all came from an earlier run: phases never
+                  negative, resumed_segments recorded (test_parallel.py; unit:
+                  ManifestPhases.NeverNegativeAndOnlyThosePassed)
+  webhooks        loopback and private addresses refused unless notify.allow names
+                  them, link-local metadata (169.254.169.254, fe80::, fd00:ec2::254)
+                  never, IPv4-mapped and NAT64 forms classed as the IPv4 inside, no
+                  proxy, one resolution per delivery (unit: Address.*, Deliver.*,
+                  Pipeline.WebhookAddressesFollowTheAllowPolicy)
+  serve           dotfiles, work and staging folders, manifests, job files and keys no
+                  playlist names are 404 (unit: ServeSite.ServesOnlyWhatPlayersNeed);
+                  200 idle connections do not keep a real request out, slow request
+                  heads get 408 (unit: ServeServer.*)
 """
 import json
 import os
