@@ -146,3 +146,19 @@ def test_a_locked_output_raises_output_locked_or_is_waited_for(clip, tmp_path):
     assert time.monotonic() - started >= 0.9, "wait_lock=True did not wait"
     assert decoded_frames(result.outputs[0].path) == decoded_frames(clip)
     assert not (tmp_path / ".o.mp4.gopcast-lock").exists()
+
+
+def test_progress_moves_inside_a_segment(derived, tmp_path):
+    """Issue 18 part 3: a one-segment job sat at 0 frames until it ended (the callback
+    counted finished segments only)."""
+    source = derived("py-progress.mp4", ["-t", "10", "-vf", "scale=640:360", "-c:v", "libx264", "-preset", "ultrafast",
+                                         "-g", "250", "-an"])
+    job = gopcast.Job(source, segment_seconds=0)  # one segment: nothing finishes before the end
+    job.add_output(tmp_path / "o.mp4", overrides={"video.preset": "slow"})
+    seen = []
+    gopcast.run(job, workers=1, progress=seen.append)
+    frames = [p.frames for p in seen]
+    inside = sorted({f for f in frames if 0 < f < 240})
+    assert len(inside) >= 3, frames
+    assert frames == sorted(frames) and frames[-1] == 240
+    assert all(p.seconds_done == pytest.approx(10 * p.frames / 240, abs=0.05) for p in seen), [(p.frames, p.seconds_done) for p in seen]

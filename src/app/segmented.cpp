@@ -18,6 +18,7 @@
 #include "manifest/manifest.hpp"
 #include "sched/dispatch.hpp"
 #include "sched/failpoint.hpp"
+#include "sched/live.hpp"
 #include "sched/job_key.hpp"
 #include "sched/resume.hpp"
 
@@ -263,11 +264,15 @@ struct LocalRunner {
   PreparedTranscode& prepared;
   std::vector<av::InputCache> inputs;      // per worker: opened once, seeked from task to task
   std::vector<engine::TargetStats> whole;  // per output, written by the whole task
+  sched::LiveFrames& live;                 // frames of the segment each worker is encoding
 
   plan::TaskResult operator()(const plan::Task& task, int worker, const std::atomic<bool>& stop) {
     const auto& failpoint = sched::failpoint();
-    if (task.kind != plan::TaskKind::whole)
-      return engine::run_task(ctx, task, &stop, &inputs.at(static_cast<size_t>(worker)), failpoint && failpoint->matches(task));
+    if (task.kind != plan::TaskKind::whole) {
+      live.start(worker, task);
+      return engine::run_task(ctx, task, &stop, &inputs.at(static_cast<size_t>(worker)), failpoint && failpoint->matches(task),
+                              [&](int64_t frames) { live.report(worker, frames); });
+    }
     const double started = now_seconds();
     std::vector<engine::Target> targets;
     std::vector<size_t> which;
@@ -334,7 +339,8 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
   log_file.write(scheduler.rows(), "running", phases(), true);
 
   // The workers: threads of this process, and the remote ones.
-  LocalRunner runner{ctx, prepared, std::vector<av::InputCache>(static_cast<size_t>(local_workers)), {}};
+  sched::LiveFrames live(local_workers);
+  LocalRunner runner{ctx, prepared, std::vector<av::InputCache>(static_cast<size_t>(local_workers)), {}, live};
   auto local = std::make_unique<sched::LocalTransport>(local_workers, std::ref(runner), process::host_name());
   std::unique_ptr<sched::CombinedTransport> combined;
   if (remote) combined = std::make_unique<sched::CombinedTransport>(*local, *remote);
@@ -348,11 +354,18 @@ RunResult run_segmented(const RunRequest& run_request, PreparedTranscode& prepar
     gather->mark(task);
     log_file.write(scheduler.rows(), "running", phases(), false);
   };
+  int64_t shown_frames = 0;
   hooks.tick = [&] {
     if (log_file.dirty()) log_file.write(scheduler.rows(), "running", phases(), false);
     if (!control.progress) return;
     Progress p;
-    p.frames = scheduler.frames_done();
+    // Finished segments, and what local workers have done of theirs; never going back
+    // (a failed attempt's frames are done again).
+    int64_t frames = scheduler.frames_done();
+    for (int w = 0; w < local_workers; ++w)
+      if (const plan::Task* t = scheduler.task_of(w)) frames += live.frames(w, *t);
+    shown_frames = std::max(shown_frames, std::min(frames, sp.index.total_frames));
+    p.frames = shown_frames;
     p.seconds_total = ctx.duration;
     p.seconds_done = sp.index.total_frames > 0
                          ? ctx.duration * static_cast<double>(p.frames) / static_cast<double>(sp.index.total_frames)

@@ -56,7 +56,7 @@ bool has_audio(const JobContext& ctx, size_t output) {
 }
 
 TaskResult run_task(const JobContext& ctx, const Task& task, const std::atomic<bool>* cancel, av::InputCache* inputs,
-                    bool inject_failure) {
+                    bool inject_failure, const std::function<void(int64_t)>& frames) {
   const double started = now_seconds();
   std::vector<Target> targets;
   std::vector<size_t> outputs;
@@ -87,6 +87,7 @@ TaskResult run_task(const JobContext& ctx, const Task& task, const std::atomic<b
   control.cancel = cancel;
   control.decoder_threads = 1;  // the parallelism is in the segments
   control.inputs = inputs;
+  if (frames) control.progress = [&frames](const Progress& p) { frames(p.frames); };
   if (inject_failure) {
     if (task.kind != TaskKind::segment)
       fail<MediaError>(ErrorCode::TranscodeFailed, "{}: failpoint: {} failed as GOPCAST_FAILPOINT asks", ctx.input.string(),

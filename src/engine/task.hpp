@@ -10,6 +10,7 @@
 // 1 when it says automatic), so the video is byte-identical whatever the number of
 // workers or ranks.
 #include <atomic>
+#include <functional>
 #include <filesystem>
 #include <vector>
 
@@ -57,7 +58,8 @@ bool has_audio(const JobContext& ctx, size_t output);
 // Runs an audio or segment task (never a whole task) on this rank. `inputs`: the
 // worker's kept inputs (one open per worker and input; null: the task opens its own).
 // `inject_failure`: the task fails part-way (GOPCAST_FAILPOINT, sched/failpoint.hpp).
+// `frames`: called as source frames go into the encoders (their count so far).
 TaskResult run_task(const JobContext& ctx, const Task& task, const std::atomic<bool>* cancel, av::InputCache* inputs = nullptr,
-                    bool inject_failure = false);
+                    bool inject_failure = false, const std::function<void(int64_t)>& frames = {});
 
 }  // namespace gopcast::engine

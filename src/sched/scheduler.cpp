@@ -69,6 +69,11 @@ std::vector<InFlight> Scheduler::in_flight() const {
   return out;
 }
 
+const Task* Scheduler::task_of(int worker) const {
+  auto it = in_flight_.find(worker);
+  return it == in_flight_.end() ? nullptr : &it->second.task;
+}
+
 void Scheduler::done(const Task& task, int worker, const TaskResult& result) {
   settle(task, worker);
   if (task.kind == TaskKind::whole) {

@@ -69,6 +69,8 @@ class Scheduler {
   const std::vector<manifest::SegmentRecord>& rows() const { return rows_; }
   // What each busy worker holds (a worker holds one task at a time).
   std::vector<InFlight> in_flight() const;
+  // The task `worker` holds, if any (a map lookup: cheap enough for every tick).
+  const Task* task_of(int worker) const;
   int max_attempts() const { return max_attempts_; }
 
   // For the manifest of a run that stops: segments in flight are pending again.

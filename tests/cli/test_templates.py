@@ -1,5 +1,6 @@
 """Template rules users rely on, checked end to end with the ffmpeg tools as oracle."""
 import json
+import re
 import os
 import subprocess
 
@@ -216,6 +217,12 @@ def test_progress_on_a_terminal_and_quiet_otherwise(derived, outdir):
     tty = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, env={**os.environ, "TERM": "xterm"})
     assert tty.returncode == 0
     assert "%" in tty.stdout and "ETA" in tty.stdout and "x " in tty.stdout
+    # The estimate to the precision it has, never to the millisecond.
+    etas = re.findall(r"ETA ([^\r\n\x1b]*)", tty.stdout)
+    assert etas and all(re.fullmatch(r"--|< 10 s|\d+ s|\d+ min|\d+ h \d\d min", e.strip()) for e in etas), etas
+    quiet = subprocess.run(["script", "-qec", cmd.replace("b.mp4", "c.mp4") + " -q", "/dev/null"], capture_output=True, text=True,
+                           env={**os.environ, "TERM": "xterm"})
+    assert quiet.returncode == 0 and "ETA" not in quiet.stdout and "\r" not in quiet.stdout.replace("\r\n", ""), quiet.stdout
 
 
 @pytest.mark.parametrize("template", ["android-mp4-360p", "default-mp4"])
