@@ -15,6 +15,7 @@
 #include "cli/stills_cli.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "app/progress_line.hpp"
 #include "app/report.hpp"
 #include "app/run.hpp"
 #include "ops/stills.hpp"
@@ -79,8 +80,8 @@ void run_job(gopcast::Job job, const std::vector<std::string>& sets, const Paral
   options.segment_seconds_key = "--segment-seconds";
   options.max_attempts_key = "--max-attempts";
   const gopcast::app::RunRequest request = gopcast::app::resolve(std::move(job), options);
-  std::unique_ptr<gopcast::cli::ProgressLine> line;
-  if (!common.quiet && !common.json) line = std::make_unique<gopcast::cli::ProgressLine>(label);
+  std::unique_ptr<gopcast::app::ProgressLine> line;
+  if (!common.quiet && !common.json) line = std::make_unique<gopcast::app::ProgressLine>(label);
   gopcast::app::RunControl control;
   control.cancel = &g_cancel;
   if (line) control.progress = [&line](const gopcast::app::Progress& p) { line->update(p); };

@@ -33,14 +33,6 @@ std::string hms(double s) {
   int total = static_cast<int>(s);
   return fmt::format("{:02}:{:02}:{:06.3f}", total / 3600, total / 60 % 60, s - total + total % 60);
 }
-// An estimate to the precision it has: "< 10 s", "35 s" (5 s steps), "12 min", "2 h 05 min".
-std::string eta_text(double s) {
-  if (s < 10) return "< 10 s";
-  if (s < 60) return fmt::format("{} s", std::min(55L, std::lround(s / 5) * 5));
-  if (s < 3600) return fmt::format("{} min", std::max(1L, std::min(59L, std::lround(s / 60))));
-  const long minutes = std::lround(s / 60);
-  return fmt::format("{} h {:02} min", minutes / 60, minutes % 60);
-}
 }  // namespace
 
 std::string media_table(const MediaInfo& m) {
@@ -122,28 +114,6 @@ std::string result_summary(const app::RunResult& r) {
   }
   for (const auto& w : r.snapshots) out += ops::summary(w);
   return out;
-}
-
-ProgressLine::ProgressLine(std::string label)
-    : label_(std::move(label)), enabled_(::isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()), last_(start_) {}
-
-ProgressLine::~ProgressLine() {
-  if (drawn_) std::fprintf(stderr, "\r\033[K");
-}
-
-void ProgressLine::update(const app::Progress& p) {
-  if (!enabled_) return;
-  auto now = std::chrono::steady_clock::now();
-  if (now - last_ < std::chrono::milliseconds(200) && p.seconds_done < p.seconds_total) return;
-  last_ = now;
-  double elapsed = std::chrono::duration<double>(now - start_).count();
-  double speed = elapsed > 0 ? p.seconds_done / elapsed : 0;
-  double pct = p.seconds_total > 0 ? std::min(100.0, 100.0 * p.seconds_done / p.seconds_total) : 0;
-  double eta = speed > 0 ? (p.seconds_total - p.seconds_done) / speed : 0;
-  std::fprintf(stderr, "\r\033[K%s %5.1f%%  %lld frames  %.2fx  ETA %s", label_.c_str(), pct, static_cast<long long>(p.frames),
-               speed, eta > 0 ? eta_text(eta).c_str() : "--");
-  std::fflush(stderr);
-  drawn_ = true;
 }
 
 }  // namespace gopcast::cli
