@@ -8,6 +8,7 @@
 #include "av/input.hpp"
 #include "av/probe.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "ops/subtitles.hpp"
 #include "ops/watermark.hpp"
 
@@ -173,6 +174,16 @@ PlannedTimeline plan_timeline(const TranscodeRequest& request) {
   return pt;
 }
 
+// An input whose audio streams are all unusable (no channel count or sample rate: the
+// decoder cannot open them) gives outputs without audio: never without saying so.
+void warn_unusable_audio(const MediaInfo& source) {
+  for (const auto& s : source.streams) {
+    if (s.type != "audio") continue;
+    const char* why = s.channels <= 0 ? "states no channel count" : s.sample_rate <= 0 ? "states no sample rate" : "is not usable";
+    log::warn("{}: audio stream {} ({}) {} and cannot be decoded: the outputs have no audio", source.path, s.index, s.codec, why);
+  }
+}
+
 }  // namespace
 
 PreparedTranscode prepare(const TranscodeRequest& request) {
@@ -191,6 +202,7 @@ PreparedTranscode prepare(const TranscodeRequest& request) {
     p.source = describe(input);
     p.streams.video = input.select(AVMEDIA_TYPE_VIDEO, request.video_stream, "video_stream");
     p.streams.audio = input.select(AVMEDIA_TYPE_AUDIO, request.audio_stream, "audio_stream");
+    if (p.streams.audio < 0) warn_unusable_audio(p.source);
   }
   p.clip = plan::resolve_clip(request.clip, p.source.duration, request.input);
   if (request.mix.active()) {
