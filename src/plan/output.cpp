@@ -282,11 +282,19 @@ VideoPlan plan_video(const Template& t, const StreamInfo& src, const Capabilitie
   v.bitrate = t.video.bitrate.value_or(0);
   v.maxrate = t.video.maxrate.value_or(0);
   v.bufsize = t.video.bufsize.value_or(0);
-  if (t.trans.cap_video_bitrate && src.bit_rate && v.bitrate > *src.bit_rate / 1000) {
-    int cap = static_cast<int>(*src.bit_rate / 1000);
-    log::info("{}: video bitrate capped at the source's {} kbit/s", t.name, cap);
-    if (v.maxrate) v.maxrate = std::max(cap, v.maxrate * cap / v.bitrate);
-    v.bitrate = cap;
+  if (t.trans.cap_video_bitrate && src.bit_rate && *src.bit_rate >= 1000 && v.encoder != "gif") {
+    // The cap is the encoder's peak (VBV maxrate, over a buffer of one second), so the
+    // average stays under the source's in every rate mode: a quality target (CRF/QP)
+    // becomes a capped one, an average target above it comes down to it. Each segment
+    // starts with a buffer of its own, which lets it spend a little more than the peak:
+    // the peak is 97% of the source's rate to leave room for that (2 s segments at CRF 18
+    // went 0.2% over with a peak at 100%).
+    const int cap = static_cast<int>(*src.bit_rate * 97 / 100 / 1000);
+    if (v.bitrate > cap || !v.maxrate || v.maxrate > cap)
+      log::info("{}: video bitrate capped at the source's {} kbit/s", t.name, cap);
+    v.bitrate = v.bitrate ? std::min(v.bitrate, cap) : 0;
+    v.maxrate = v.maxrate ? std::min(v.maxrate, cap) : cap;
+    if (!v.bufsize || v.bufsize > v.maxrate) v.bufsize = v.maxrate;
   }
   if (t.trans.mode == RateMode::cbr) {
     v.maxrate = v.bitrate;

@@ -5,7 +5,12 @@ The cases, each derived at test time from the shared media:
   unusable audio  an MKV whose only audio track states 0 channels (the decoder cannot
                   open it): the output has no audio, and a warning names the file, the
                   stream and why; -q silences it
+  bitrate cap     a 400 kbit/s source through cap_video_bitrate with an 800 kbit/s
+                  target and with CRF 18 (which the cap used to ignore: 910 kbit/s), in
+                  2 s and 10 s segments: the output's video bitrate never exceeds the
+                  source's
 """
+import pytest
 import subprocess
 
 from conftest import ffprobe, media, run_gopcast
@@ -28,3 +33,21 @@ def test_an_input_audio_track_that_cannot_be_decoded_is_named_not_dropped_silent
     assert [s["codec_type"] for s in ffprobe(tmp_path / "o.mp4")["streams"]] == ["video"]
     quiet = run_gopcast("transcode", broken, "-o", tmp_path / "q.mp4", "-q")
     assert quiet.stderr == ""
+
+
+@pytest.fixture(scope="module")
+def low_rate(derived):
+    return derived("qc-400k.mp4", ["-t", "20", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "400k", "-an"])
+
+
+def video_bitrate(path):
+    return int(next(s for s in ffprobe(path)["streams"] if s["codec_type"] == "video")["bit_rate"])
+
+
+@pytest.mark.parametrize("rate", ["video.bitrate=800", "video.crf=18"])
+@pytest.mark.parametrize("segment", ["2", "10"])
+def test_the_bitrate_cap_holds_in_every_rate_mode(low_rate, tmp_path, rate, segment):
+    out = tmp_path / "o.mp4"
+    run_gopcast("transcode", low_rate, "-o", out, "-q", "--set", rate, "--set", "trans.cap_video_bitrate=true",
+                "--set", "video.preset=veryfast", "--segment-seconds", segment)
+    assert video_bitrate(out) <= video_bitrate(low_rate), (video_bitrate(out), video_bitrate(low_rate))

@@ -341,14 +341,26 @@ TEST(PlanOutputVideo, CapVideoBitrateAtTheSources) {
                 video(854, 480, "yuv420p", src_bps))
         .video;
   };
-  EXPECT_EQ(capped(5000, 900000, true).bitrate, 900);
+  EXPECT_EQ(capped(5000, 900000, true).bitrate, 873);  // 97% of the source's: room for each segment's own buffer
   EXPECT_EQ(capped(500, 900000, true).bitrate, 500);  // already below: unchanged
   EXPECT_EQ(capped(5000, 900000, false).bitrate, 5000);
   EXPECT_EQ(capped(5000, std::nullopt, true).bitrate, 5000);  // unknown source rate: nothing to cap at
   auto v = capped(5000, 900000, true, 7500);
-  EXPECT_EQ(v.bitrate, 900);
-  EXPECT_GE(v.maxrate, v.bitrate);  // the peak stays above the average
-  EXPECT_LE(v.maxrate, 7500);
+  EXPECT_EQ(v.bitrate, 873);
+  EXPECT_EQ(v.maxrate, 873);  // the cap holds as a peak, so the average holds too
+  EXPECT_EQ(v.bufsize, 873);
+  EXPECT_EQ(capped(500, 900000, true).maxrate, 873);
+  EXPECT_EQ(capped(500, 900000, false).maxrate, 0);
+  // A quality target is capped too (it used to go past the source's rate freely).
+  auto crf = planned(tmpl([&](Template& t) {
+                       t.video.crf = 18;
+                       t.trans.cap_video_bitrate = true;
+                     }),
+                     video(854, 480, "yuv420p", 900000))
+                 .video;
+  EXPECT_EQ(crf.crf, 18);
+  EXPECT_EQ(crf.maxrate, 873);
+  EXPECT_EQ(crf.bufsize, 873);
 }
 
 TEST(PlanOutputVideo, HlsForcesKeyframesOnTheSegmentGrid) {
