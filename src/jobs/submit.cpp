@@ -323,8 +323,12 @@ BatchResult submit_batch(Store& store, const BatchRequest& req) {
   std::error_code ec;
   std::vector<fs::path> inputs;
   if (fs::is_directory(req.inputs, ec)) {
-    for (const auto& e : fs::directory_iterator(req.inputs, ec))
-      if (e.is_regular_file(ec) && !e.path().filename().string().starts_with(".")) inputs.push_back(fs::absolute(e.path()));
+    for (const auto& e : fs::directory_iterator(req.inputs, ec)) {
+      if (e.path().filename().string().starts_with(".")) continue;
+      if (e.is_regular_file(ec)) inputs.push_back(fs::absolute(e.path()));
+      // A FIFO, socket or device in the folder would hang or read forever: not an input.
+      else if (!e.is_directory(ec)) log::warn("{}: skipped: not a regular file (a FIFO, socket or device)", e.path().string());
+    }
   } else if (fs::is_regular_file(req.inputs, ec)) {
     for (const auto& f : read_path_list(req.inputs, "batch list")) inputs.push_back(fs::absolute(f).lexically_normal());
   } else {

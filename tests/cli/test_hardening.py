@@ -9,7 +9,8 @@ shared media, never committed:
                   segments, losslessly: every frame's MD5 equals the ffmpeg tool's decode
                   of the cut file, the audio spans what ffmpeg decodes within an AAC frame
   special files   a FIFO with no writer, /dev/zero, a FIFO named in a job: refused at
-                  once (exit 4) unless the job allows special files
+                  once (exit 4) unless the job allows special files; a FIFO in a batch
+                  folder is skipped with a warning naming it (test_slurm.py)
   output lock     a second run of the same output fails at once (exit 23) naming the
                   first (pid, host); with --wait-lock it waits and then succeeds; the lock
                   of a killed holder is taken over; no lock file is left behind; the

@@ -378,6 +378,20 @@ def test_batch_refuses_inputs_whose_outputs_collide(home, clips, tmp_path):
     assert home.json("jobs", "list") == [] and home.squeue("collide") == []
 
 
+def test_batch_folder_skips_special_files_and_says_so(home, tmp_path):
+    """Issue 17 item 4: a FIFO in a batch folder is not an input (it would hang its job)."""
+    home.pipeline("fifo")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    os.mkfifo(inbox / "pipe.mp4")
+    template = tmp_path / "t.toml"
+    template.write_text(f'[[outputs]]\npath = {json.dumps(str(tmp_path / "{name}.mkv"))}\n')
+    proc = home.run("submit", "--batch", inbox, template, "--pipeline", "fifo", check=False, timeout=60)
+    assert f"gopcast: warning: {inbox / 'pipe.mp4'}: skipped: not a regular file" in proc.stderr, proc.stderr
+    assert proc.returncode == 3 and "no input files in it" in proc.stderr, proc.stderr
+    assert home.json("jobs", "list") == [] and home.squeue("fifo") == []
+
+
 def batch_inputs(tmp_path, source, count):
     """A folder of `count` inputs (symbolic links to one clip) and a job template."""
     inbox = tmp_path / "inbox"
