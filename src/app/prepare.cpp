@@ -234,6 +234,7 @@ PreparedTranscode prepare(const TranscodeRequest& request) {
     }
     p.staged.push_back(std::make_unique<StagedOutput>(out.path, request.input));
     target.file = p.staged.back()->staging_file();
+    target.name = out.path.string();
     target.scratch_dir = p.staged.back()->scratch_dir();
     p.targets.push_back(std::move(target));
   }
@@ -241,10 +242,18 @@ PreparedTranscode prepare(const TranscodeRequest& request) {
   return p;
 }
 
+namespace {
+std::vector<fs::path> output_paths(const TranscodeRequest& request) {
+  std::vector<fs::path> paths;
+  for (const auto& o : request.outputs) paths.push_back(o.path);
+  return paths;
+}
+}  // namespace
+
 engine::JobContext job_context(const TranscodeRequest& request, const PreparedTranscode& prepared) {
   std::vector<plan::OutputPlan> plans;
   for (const auto& t : prepared.targets) plans.push_back(t.plan);
-  return engine::job_context(request.input, prepared.streams, std::move(plans), request.outputs.front().path, prepared.clip,
+  return engine::job_context(request.input, prepared.streams, std::move(plans), output_paths(request), prepared.clip,
                              prepared.source.duration, prepared.timeline);
 }
 
@@ -252,7 +261,7 @@ engine::JobContext job_context(const TranscodeRequest& request) {
   if (request.outputs.empty()) fail(ErrorCode::Usage, "{}: no outputs requested", request.input.string());
   if (request.concat()) {
     PlannedTimeline planned = plan_timeline(request);
-    return engine::job_context(request.input, planned.streams, std::move(planned.plans), request.outputs.front().path, {},
+    return engine::job_context(request.input, planned.streams, std::move(planned.plans), output_paths(request), {},
                                planned.seconds, std::move(planned.timeline));
   }
   MediaInfo source;
@@ -269,7 +278,7 @@ engine::JobContext job_context(const TranscodeRequest& request) {
   const plan::ClipWindow clip = plan::resolve_clip(request.clip, source.duration, request.input);
   for (const auto& out : request.outputs)
     plans.push_back(plan_transcode_output(out, vsrc, asrc, request.input.string(), clip, source.duration, request.mix));
-  return engine::job_context(request.input, streams, std::move(plans), request.outputs.front().path, clip, source.duration);
+  return engine::job_context(request.input, streams, std::move(plans), output_paths(request), clip, source.duration);
 }
 
 }  // namespace gopcast::app

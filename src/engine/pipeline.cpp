@@ -372,14 +372,14 @@ void planned_audio_params(const plan::AudioPlan& plan, AudioParams& p) {
 // the encoder's sample format), with the background audio read by amovie, resampled
 // alike, at its gain and mixed under (amix without renormalisation, so the track keeps
 // its level), and the loudness gain before the final format.
-std::string audio_chain(const plan::AudioPlan& plan, std::optional<double> gain_db) {
+std::string audio_chain(const plan::AudioPlan& plan, const std::optional<LoudnessGain>& gain) {
   std::string chain;
   if (plan.mix.active())
     chain = fmt::format("[in]{0}[main];amovie=filename={1},{0},volume={2:.6f}dB[under];"
                         "[main][under]amix=inputs=2:duration={3}:dropout_transition=0:normalize=0,",
                         plan.filters, av::filter_value(plan.mix.path.string()), plan.mix.gain_db,
                         to_string(plan.mix.duration));
-  if (gain_db) chain += fmt::format("volume={:.6f}dB:precision=double,", *gain_db);
+  if (gain) chain += fmt::format("volume={:.6f}dB:precision=double,", gain->gain_db);
   return chain + plan.filters;
 }
 
@@ -419,12 +419,27 @@ class LoudnessMeter {
   Loudness last_;
 };
 
+// The normalisation of one target from its measured loudness, said in the log; a
+// target it cannot reach is a warning naming how far it got and why.
+LoudnessGain normalisation(const Target& target, const Loudness& measured) {
+  const plan::AudioPlan& a = target.plan.audio;
+  const LoudnessGain g = loudness_gain(measured, *a.loudness, a.true_peak);
+  const std::string name = target.name.empty() ? target.file.string() : target.name;
+  log::info("{}: loudness {:.2f} LUFS, true peak {:.2f} dBTP, range {:.2f} LU: gain {:+.2f} dB for {:.1f} LUFS", name,
+            measured.integrated, measured.true_peak, measured.range, g.gain_db, *a.loudness);
+  if (g.short_lu > 0.05)
+    log::warn("{}: loudness reaches about {:.1f} LUFS, not the {:.1f} asked: the true-peak ceiling of {:.1f} dBTP allows "
+              "{:+.1f} dB of gain (true peak {:.1f} dBTP at {:.1f} LUFS)",
+              name, *a.loudness - g.short_lu, *a.loudness, a.true_peak, g.gain_db, measured.true_peak, measured.integrated);
+  return g;
+}
+
 class AudioChain : public EncodeChain {
  public:
-  // `gain_db`: the loudness gain an analysis pass measured (none: the audio as it is).
-  AudioChain(const plan::AudioPlan& plan, const av::AudioSourceParams& src, av::Sink* out, std::optional<double> gain_db)
+  // `gain`: the loudness normalisation an analysis pass measured (none: the audio as it is).
+  AudioChain(const plan::AudioPlan& plan, const av::AudioSourceParams& src, av::Sink* out, const std::optional<LoudnessGain>& gain)
       : EncodeChain(plan.encoder.c_str(), out) {
-    graph_.emplace(av::FilterGraph::audio(src, audio_chain(plan, gain_db)));
+    graph_.emplace(av::FilterGraph::audio(src, audio_chain(plan, gain)));
 
     AVCodecContext* c = encoder_.ctx();
     c->sample_rate = plan.sample_rate;
@@ -504,7 +519,7 @@ bool needs_analysis(const Target& t) { return video_analysis(t) || audio_analysi
 // What an analysis pass finds for the final one, per target.
 struct Analysis {
   std::vector<av::FramePtr> palettes;          // GIF
-  std::vector<std::optional<double>> gains_db;  // loudness normalisation
+  std::vector<std::optional<LoudnessGain>> gains;  // loudness normalisation
 };
 
 std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& streams, const std::vector<Target>& targets,
@@ -584,7 +599,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
       } else {
         AudioParams src;
         audio_source_params(*adec, input.stream(streams.audio), src);
-        ch.audio = std::make_unique<AudioChain>(t.plan.audio, src, ch.sink, found.gains_db[index]);
+        ch.audio = std::make_unique<AudioChain>(t.plan.audio, src, ch.sink, found.gains[index]);
       }
     }
     if (ch.output && !t.plan.subtitles.empty()) ch.subtitles = std::make_unique<SubtitleMux>(*ch.output, t.plan.subtitles);
@@ -793,12 +808,7 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
     if (ch.video) ch.video->finish();
     if (ch.palette) found.palettes[static_cast<size_t>(ch.target - targets.data())] = ch.palette->finish();
     if (ch.meter) {
-      const Loudness measured = ch.meter->finish();
-      const plan::AudioPlan& a = ch.target->plan.audio;
-      const double gain = loudness_gain(measured, *a.loudness, a.true_peak);
-      found.gains_db[static_cast<size_t>(ch.target - targets.data())] = gain;
-      log::info("{}: loudness {:.2f} LUFS, true peak {:.2f} dBTP, range {:.2f} LU: gain {:+.2f} dB for {:.1f} LUFS",
-                ch.target->file.filename().string(), measured.integrated, measured.true_peak, measured.range, gain, *a.loudness);
+      found.gains[static_cast<size_t>(ch.target - targets.data())] = normalisation(*ch.target, ch.meter->finish());
     }
     if (ch.audio) ch.audio->finish();
     if (ch.sink) ch.sink->finish();
@@ -820,12 +830,18 @@ std::vector<TargetStats> run_pass(const fs::path& path, const StreamChoice& stre
 
 }  // namespace
 
-double loudness_gain(const Loudness& measured, double target_lufs, double true_peak_dbtp) {
+LoudnessGain loudness_gain(const Loudness& measured, double target_lufs, double true_peak_dbtp) {
+  LoudnessGain g;
   // Silence (or audio below the absolute gate) has no integrated loudness to move.
-  if (!std::isfinite(measured.integrated) || measured.integrated <= -70) return 0;
-  double gain = target_lufs - measured.integrated;
-  if (std::isfinite(measured.true_peak) && measured.true_peak + gain > true_peak_dbtp) gain = true_peak_dbtp - measured.true_peak;
-  return gain;
+  if (!std::isfinite(measured.integrated) || measured.integrated <= -70) return g;
+  g.gain_db = target_lufs - measured.integrated;
+  if (!std::isfinite(measured.true_peak)) return g;
+  const double over = measured.true_peak + g.gain_db - true_peak_dbtp;  // dB the peaks would go over
+  if (over > 0) {
+    g.short_lu = over;
+    g.gain_db -= over;
+  }
+  return g;
 }
 
 Span clip_span(const ClipWindow& clip) {
@@ -855,7 +871,7 @@ std::vector<TargetStats> run_pipeline(const fs::path& input, const StreamChoice&
   const bool two_pass = std::any_of(targets.begin(), targets.end(), needs_analysis);
   Analysis found;
   found.palettes.resize(targets.size());
-  found.gains_db.resize(targets.size());
+  found.gains.resize(targets.size());
   try {
     if (two_pass) run_pass(input, streams, targets, Pass::analysis, RunControl{control.cancel, nullptr, control.decoder_threads}, span, found);
     return run_pass(input, streams, targets, two_pass ? Pass::final : Pass::single, control, span, found);
@@ -971,7 +987,7 @@ std::vector<TargetStats> run_timeline_audio(const plan::Timeline& timeline, cons
   };
 
   // Loudness normalisation measures the whole timeline first.
-  std::vector<std::optional<double>> gains(n);
+  std::vector<std::optional<LoudnessGain>> gains(n);
   if (std::any_of(targets.begin(), targets.end(), audio_analysis)) {
     std::vector<std::unique_ptr<LoudnessMeter>> meters(n);
     for (size_t t = 0; t < n; ++t)
@@ -981,11 +997,7 @@ std::vector<TargetStats> run_timeline_audio(const plan::Timeline& timeline, cons
     });
     for (size_t t = 0; t < n; ++t) {
       if (!meters[t]) continue;
-      const Loudness measured = meters[t]->finish();
-      const plan::AudioPlan& a = targets[t].plan.audio;
-      gains[t] = loudness_gain(measured, *a.loudness, a.true_peak);
-      log::info("{}: loudness {:.2f} LUFS, true peak {:.2f} dBTP: gain {:+.2f} dB for {:.1f} LUFS", targets[t].file.filename().string(),
-                measured.integrated, measured.true_peak, *gains[t], *a.loudness);
+      gains[t] = normalisation(targets[t], meters[t]->finish());
     }
   }
 

@@ -39,6 +39,7 @@ struct RunControl {
 struct Target {
   plan::OutputPlan plan;
   std::filesystem::path file;         // where the muxer writes (a staging path)
+  std::string name;                   // the output as its user named it, for messages
   std::filesystem::path scratch_dir;  // private folder for pass logs (never published)
   // The parallel engine's tasks write their packets into a segment file at `file`
   // (engine/segment_file.hpp) instead of muxing them; encoders are still set up for
@@ -91,9 +92,15 @@ struct Loudness {
   double range = 0;
   double true_peak = -HUGE_VAL;
 };
-// The one linear gain (dB) that brings `measured` to `target_lufs` without lifting its
-// true peak above `true_peak_dbtp`; 0 for silence.
-double loudness_gain(const Loudness& measured, double target_lufs, double true_peak_dbtp);
+// How an output's audio is brought to its loudness target: one linear gain to the
+// target, at most what keeps the true peak at or under the ceiling; where the ceiling
+// stops it, the output stays `short_lu` under the target (said as a warning). Silence:
+// no gain.
+struct LoudnessGain {
+  double gain_db = 0;
+  double short_lu = 0;  // how far under the target the gain stops (0: it reaches it)
+};
+LoudnessGain loudness_gain(const Loudness& measured, double target_lufs, double true_peak_dbtp);
 
 struct StreamChoice {
   int video = -1;  // input stream indices, -1 = none

@@ -27,7 +27,7 @@ bool segmentable(const plan::OutputPlan& plan, const StreamChoice& streams) {
 }
 
 JobContext job_context(const fs::path& input, const StreamChoice& streams, std::vector<plan::OutputPlan> plans,
-                       const fs::path& first_output, const plan::ClipWindow& clip, double duration, plan::Timeline timeline) {
+                       std::vector<fs::path> outputs, const plan::ClipWindow& clip, double duration, plan::Timeline timeline) {
   JobContext ctx;
   ctx.input = input;
   ctx.streams = streams;
@@ -41,7 +41,9 @@ JobContext job_context(const fs::path& input, const StreamChoice& streams, std::
     ctx.plans.push_back(std::move(plan));
     ctx.segmented.push_back(seg);
   }
+  const fs::path& first_output = outputs.front();
   ctx.work_dir = first_output.parent_path() / ("." + first_output.filename().string() + ".gopcast-work");
+  ctx.outputs = std::move(outputs);
   return ctx;
 }
 
@@ -64,6 +66,7 @@ TaskResult run_task(const JobContext& ctx, const Task& task, const std::atomic<b
     if (!ctx.segmented[i]) continue;
     Target t;
     t.plan = ctx.plans[i];
+    t.name = i < ctx.outputs.size() ? ctx.outputs[i].string() : t.file.string();
     t.segment_file = true;
     t.scratch_dir = ctx.work_dir;
     if (task.kind == TaskKind::segment) {

@@ -31,6 +31,7 @@ struct JobContext {
   StreamChoice streams;
   std::vector<plan::OutputPlan> plans;  // per output; segmented ones with fixed encoder threading
   std::vector<bool> segmented;          // per output
+  std::vector<std::filesystem::path> outputs;  // per output: its path, for messages
   std::filesystem::path work_dir;       // segment files: beside the first output, hidden
   plan::ClipWindow clip;                // the part of the input the outputs hold
   double duration = 0;                  // of that part
@@ -45,9 +46,9 @@ struct JobContext {
 bool segmentable(const plan::OutputPlan& plan, const StreamChoice& streams);
 
 // The context of outputs planned against their input: which are segmented (their
-// encoders' threading fixed) and the work folder (beside `first_output`).
+// encoders' threading fixed) and the work folder (beside the first of `outputs`).
 JobContext job_context(const std::filesystem::path& input, const StreamChoice& streams, std::vector<plan::OutputPlan> plans,
-                       const std::filesystem::path& first_output, const plan::ClipWindow& clip, double duration,
+                       std::vector<std::filesystem::path> outputs, const plan::ClipWindow& clip, double duration,
                        plan::Timeline timeline = {});
 
 // One function names each file, so every rank and the resume agree.

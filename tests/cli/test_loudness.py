@@ -49,7 +49,11 @@ def test_normalises_to_the_target_the_same_for_any_worker_count(tmp_path, quiet)
 def test_the_true_peak_ceiling_wins_over_the_target(tmp_path, quiet):
     i0, _, peak0 = r128(quiet)
     out = tmp_path / "loud.mp4"
-    run_gopcast("transcode", quiet, "-o", out, "--set", "audio.loudness=-5", "--set", "audio.true_peak=-2", *FAST)
+    proc = run_gopcast("transcode", quiet, "-o", out, "--set", "audio.loudness=-5", "--set", "audio.true_peak=-2", *FAST)
+    # Not what was asked, and said so (issue 18): the output named, how far it got, why.
+    [warning] = [line for line in proc.stderr.splitlines() if "loudness" in line]
+    assert warning.startswith(f"gopcast: warning: {out}: loudness reaches about -1") and "not the -5.0 asked" in warning, warning
+    assert "true-peak ceiling of -2.0 dBTP" in warning, warning
     i, _, peak = r128(out)
     assert peak <= -1.5, peak                       # never lifted past the ceiling (AAC adds a little)
     assert i < -10                                  # so the target is not reached

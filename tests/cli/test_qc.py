@@ -9,6 +9,8 @@ The cases, each derived at test time from the shared media:
                   target and with CRF 18 (which the cap used to ignore: 910 kbit/s), in
                   2 s and 10 s segments: the output's video bitrate never exceeds the
                   source's
+  loudness        a target the true-peak ceiling does not let the gain reach: a warning
+                  names the output, the loudness reached and why (test_loudness.py)
 """
 import pytest
 import subprocess

@@ -206,13 +206,19 @@ namespace {
 
 TEST(LoudnessGain, TargetPeakCeilingAndSilence) {
   engine::Loudness quiet{-40.2, 17.9, -26.9};
-  EXPECT_NEAR(engine::loudness_gain(quiet, -23, -1), 17.2, 1e-9);
-  // -5 LUFS would need +35.2 dB, but the peak may only rise by 24.9 dB to -2 dBTP.
-  EXPECT_NEAR(engine::loudness_gain(quiet, -5, -2), 24.9, 1e-9);
+  auto g = engine::loudness_gain(quiet, -23, -1);
+  EXPECT_NEAR(g.gain_db, 17.2, 1e-9);  // the peak stays at -9.7 dBTP
+  EXPECT_EQ(g.short_lu, 0);
+  // -5 LUFS would need +35.2 dB, but the peak may only rise by 24.9 dB to -2 dBTP: 10.3 LU short.
+  g = engine::loudness_gain(quiet, -5, -2);
+  EXPECT_NEAR(g.gain_db, 24.9, 1e-9);
+  EXPECT_NEAR(g.short_lu, 10.3, 1e-9);
   engine::Loudness loud{-9, 5, -0.2};
-  EXPECT_NEAR(engine::loudness_gain(loud, -23, -1), -14, 1e-9);  // turning down is never limited
-  EXPECT_EQ(engine::loudness_gain(engine::Loudness{}, -23, -1), 0);  // silence: nothing to measure
-  EXPECT_EQ(engine::loudness_gain(engine::Loudness{-75, 0, -60}, -23, -1), 0);
+  g = engine::loudness_gain(loud, -23, -1);
+  EXPECT_NEAR(g.gain_db, -14, 1e-9);  // turning down is never limited
+  EXPECT_EQ(g.short_lu, 0);
+  EXPECT_EQ(engine::loudness_gain(engine::Loudness{}, -23, -1).gain_db, 0);  // silence: nothing to measure
+  EXPECT_EQ(engine::loudness_gain(engine::Loudness{-75, 0, -60}, -23, -1).gain_db, 0);
 }
 
 }  // namespace
