@@ -232,6 +232,7 @@ PreparedTranscode prepare(const TranscodeRequest& request) {
       if (!fs::is_directory(dir, ec) || ::access(dir.c_str(), W_OK) != 0)
         fail(ErrorCode::OutputNotWritable, "{}: hls.key_dir {} does not exist or is not writable", out.path.string(), dir.string());
     }
+    for (const auto& shortfall : target.plan.shortfalls) log::warn("{}", shortfall);
     p.staged.push_back(std::make_unique<StagedOutput>(out.path, request.input));
     target.file = p.staged.back()->staging_file();
     target.name = out.path.string();

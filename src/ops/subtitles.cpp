@@ -1,4 +1,5 @@
 #include "ops/subtitles.hpp"
+#include "ops/watermark.hpp"
 
 #include <iconv.h>
 
@@ -641,6 +642,19 @@ void attach_subtitles(plan::OutputPlan& plan, const std::vector<SubtitleSpec>& s
       if (!s.font.empty()) style.font = s.font;
       style.font_size = s.font_size;
       plan.video.burn_scripts.push_back(render_ass_script(doc, style, plan.video.width, plan.video.height));
+      std::string text;
+      for (const auto& cue : doc.cues) text += cue.text + "\n";
+      if (const auto missing = missing_glyphs(style.font, text); !missing.empty()) {
+        std::string shown;
+        for (size_t i = 0; i < missing.size() && i < 5; ++i) {
+          shown += fmt::format("{}U+{:04X} ", i ? ", " : "", static_cast<uint32_t>(missing[i]));
+          append_utf8(shown, static_cast<uint32_t>(missing[i]));
+        }
+        plan.shortfalls.push_back(fmt::format(
+            "{}: {}: {} character{} no installed font has a glyph for ({}{}) would burn in as empty boxes; install a font for "
+            "the script (Debian: fonts-wqy-microhei for Chinese) or name a font file (font=...)",
+            s.origin, file, missing.size(), missing.size() == 1 ? "" : "s", shown, missing.size() > 5 ? ", ..." : ""));
+      }
       continue;
     }
     plan::SubtitleTrack t;

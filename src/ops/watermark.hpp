@@ -84,4 +84,9 @@ MarkFilters plan_marks(const OutputMarks& marks, const plan::MarkGeometry& g);
 // otherwise substitute another one silently).
 std::string find_font_file(const std::string& font, const std::string& origin);
 
+// The characters of `utf8_text` (markup <...> and &entities; aside) that no installed
+// font has a glyph for, as the renderer's fallback (fontconfig's sorted set for `family`)
+// would find them: they would be drawn as empty boxes. In text order, each once.
+std::vector<char32_t> missing_glyphs(const std::string& family, std::string_view utf8_text);
+
 }  // namespace gopcast::ops

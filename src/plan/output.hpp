@@ -132,6 +132,9 @@ struct OutputPlan {
   double hls_segment_seconds = 0;
   HlsSpec hls;
   std::vector<SubtitleTrack> subtitles;  // soft subtitle streams (engine/subtitles.hpp)
+  // Where the output will not be quite what was asked, found while planning (glyphs no
+  // installed font has): said once, by the coordinator, as warnings.
+  std::vector<std::string> shortfalls;
 };
 
 // Raises Incompatible for codec/container mismatches, OutOfRange for values the

@@ -9,13 +9,17 @@ The cases, each derived at test time from the shared media:
                   target and with CRF 18 (which the cap used to ignore: 910 kbit/s), in
                   2 s and 10 s segments: the output's video bitrate never exceeds the
                   source's
+  subtitle glyphs Chinese burned in draws glyphs (fonts-wqy-microhei is installed by the
+                  project): its frame differs from one of four cuneiform signs, which no
+                  font here has and which come out as the same empty boxes; only the
+                  cuneiform gets the warning, naming the file and the code points
   loudness        a target the true-peak ceiling does not let the gain reach: a warning
                   names the output, the loudness reached and why (test_loudness.py)
 """
 import pytest
 import subprocess
 
-from conftest import ffprobe, media, run_gopcast
+from conftest import ffprobe, frame_md5s, media, run_gopcast
 
 
 def test_an_input_audio_track_that_cannot_be_decoded_is_named_not_dropped_silently(tmp_path):
@@ -53,3 +57,26 @@ def test_the_bitrate_cap_holds_in_every_rate_mode(low_rate, tmp_path, rate, segm
     run_gopcast("transcode", low_rate, "-o", out, "-q", "--set", rate, "--set", "trans.cap_video_bitrate=true",
                 "--set", "video.preset=veryfast", "--segment-seconds", segment)
     assert video_bitrate(out) <= video_bitrate(low_rate), (video_bitrate(out), video_bitrate(low_rate))
+
+
+def srt(path, text):
+    path.write_text(f"1\n00:00:00,000 --> 00:00:03,000\n{text}\n", encoding="utf-8")
+    return path
+
+
+def test_burned_subtitles_draw_chinese_and_say_which_glyphs_no_font_has(tmp_path, derived):
+    clip = derived("qc-subs.mp4", ["-t", "2", "-vf", "scale=640:360", "-c:v", "libx264", "-preset", "ultrafast", "-an"])
+    frames = {}
+    for name, text in (("zh", "你好世界"), ("cuneiform", "\U00012000\U00012001\U00012002\U00012003")):
+        subs = srt(tmp_path / f"{name}.srt", text)
+        out = tmp_path / f"{name}.mp4"
+        proc = run_gopcast("transcode", clip, "-o", out, "--subtitles", f"{subs}:mode=burn", "--set", "video.crf=0",
+                           "--set", "video.preset=ultrafast")
+        warnings = [line for line in proc.stderr.splitlines() if line.startswith("gopcast: warning: ")]
+        if name == "zh":
+            assert warnings == [], warnings
+        else:
+            assert len(warnings) == 1 and f"{subs}: 4 characters no installed font has a glyph for (U+12000" in warnings[0], warnings
+            assert "empty boxes" in warnings[0]
+        frames[name] = frame_md5s(out)[24]
+    assert frames["zh"] != frames["cuneiform"], "the Chinese text was drawn as the same empty boxes"
