@@ -184,12 +184,18 @@ def wait_for(path, proc, seconds=60):
         time.sleep(0.05)
 
 
-def test_one_run_per_output_the_second_fails_naming_the_first_or_waits(tmp_path):
+def holding_the_lock(tmp_path):
+    """A slow run of o.mp4 that holds its lock by now: (source, output, lock file, process)."""
     source = media("bbb-480p-30s.mp4")
     out = tmp_path / "o.mp4"
     lock = tmp_path / ".o.mp4.gopcast-lock"
-    first = start_run(source, out, "--set", "video.preset=medium")
-    wait_for(lock, first)
+    proc = start_run(source, out, "--set", "video.preset=medium")
+    wait_for(lock, proc)
+    return source, out, lock, proc
+
+
+def test_one_run_per_output_the_second_fails_naming_the_first_or_waits(tmp_path):
+    source, out, lock, first = holding_the_lock(tmp_path)
     second = run_gopcast("transcode", source, "-o", out, check=False, timeout=60)
     lines = second.stderr.strip().splitlines()
     assert second.returncode == 23 and len(lines) == 1, second.stderr
@@ -206,11 +212,7 @@ def test_one_run_per_output_the_second_fails_naming_the_first_or_waits(tmp_path)
 
 
 def test_the_lock_of_a_killed_run_is_taken_over(tmp_path):
-    source = media("bbb-480p-30s.mp4")
-    out = tmp_path / "o.mp4"
-    lock = tmp_path / ".o.mp4.gopcast-lock"
-    killed = start_run(source, out, "--set", "video.preset=medium")
-    wait_for(lock, killed)
+    source, out, lock, killed = holding_the_lock(tmp_path)
     killed.kill()
     killed.wait()
     assert lock.exists()  # a SIGKILL leaves the file; the kernel released its flock
