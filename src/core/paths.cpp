@@ -203,19 +203,22 @@ std::vector<std::vector<fs::path>> publish_together(const std::vector<StagedOutp
     text += f;
     text += '\0';
   };
+  // Absolute and normal, so that the next run's checks compare like with like however
+  // the outputs were spelled ("o.mp4", "./o.mp4", "dir/../o.mp4").
+  auto path = [](const fs::path& p) { return fs::absolute(p).lexically_normal().string(); };
   for (StagedOutput* o : outputs) {
     plans.push_back(o->plan());
     for (const auto& r : plans.back()) {
       all.push_back(r);
       what.push_back(o->final_path());
       field("R");
-      field(fs::absolute(r.first).string());
-      field(fs::absolute(r.second).string());
+      field(path(r.first));
+      field(path(r.second));
     }
   }
   for (StagedOutput* o : outputs) {
     field("S");
-    field(fs::absolute(o->staging_dir()).string());
+    field(path(o->staging_dir()));
   }
   files::write_atomic(journal, text, 0644);
   try {

@@ -286,3 +286,28 @@ TEST(PublishTogether, OrphanedStagingOfThisOutputOnlyIsRemoved) {
   EXPECT_EQ(names_in(dir.path), (std::set<std::string>{".o.mp4.gopcast-7-0badf00d", ".o.mp4.gopcast-work", ".p.mp4.gopcast-1-deadbeef",
                                                        ".o.mp4.gopcast-12-deadbee", ".o.mp4.gopcast-lock", "o.mp4"}));
 }
+
+TEST(PublishTogether, AKillIsCompletedHoweverTheOutputsWereSpelled) {
+  // Outputs named relative to the working folder, bare and with "./": the journal's
+  // paths must still pass the next run's checks.
+  gopcast::test::TempDir dir;
+  const fs::path before = fs::current_path();
+  fs::current_path(dir.path);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    StagedOutput a("a.mp4", "in.mp4"), b(fs::path(".") / "b.mp4", "in.mp4");
+    write_file(a.staging_file(), "a");
+    write_file(b.staging_file(), "b");
+    publish_together({&a, &b}, publication_journal("a.mp4"), [](size_t n) {
+      if (n == 1) ::_exit(0);
+    });
+    ::_exit(1);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  fs::current_path(before);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(finish_publication(dir / ".a.mp4.gopcast-publish").size(), 2u);
+  EXPECT_EQ(names_in(dir.path), (std::set<std::string>{"a.mp4", "b.mp4"}));
+}
