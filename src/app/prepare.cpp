@@ -174,13 +174,20 @@ PlannedTimeline plan_timeline(const TranscodeRequest& request) {
   return pt;
 }
 
+// A shortfall found while planning: said now, and kept for the result.
+void shortfall(std::vector<std::string>& warnings, std::string text) {
+  log::warn("{}", text);
+  warnings.push_back(std::move(text));
+}
+
 // An input whose audio streams are all unusable (no channel count or sample rate: the
 // decoder cannot open them) gives outputs without audio: never without saying so.
-void warn_unusable_audio(const MediaInfo& source) {
+void warn_unusable_audio(const MediaInfo& source, std::vector<std::string>& warnings) {
   for (const auto& s : source.streams) {
     if (s.type != "audio") continue;
     const char* why = s.channels <= 0 ? "states no channel count" : s.sample_rate <= 0 ? "states no sample rate" : "is not usable";
-    log::warn("{}: audio stream {} ({}) {} and cannot be decoded: the outputs have no audio", source.path, s.index, s.codec, why);
+    shortfall(warnings, fmt::format("{}: audio stream {} ({}) {} and cannot be decoded: the outputs have no audio", source.path,
+                                    s.index, s.codec, why));
   }
 }
 
@@ -202,7 +209,7 @@ PreparedTranscode prepare(const TranscodeRequest& request) {
     p.source = describe(input);
     p.streams.video = input.select(AVMEDIA_TYPE_VIDEO, request.video_stream, "video_stream");
     p.streams.audio = input.select(AVMEDIA_TYPE_AUDIO, request.audio_stream, "audio_stream");
-    if (p.streams.audio < 0) warn_unusable_audio(p.source);
+    if (p.streams.audio < 0) warn_unusable_audio(p.source, p.warnings);
   }
   p.clip = plan::resolve_clip(request.clip, p.source.duration, request.input);
   if (request.mix.active()) {
@@ -232,7 +239,7 @@ PreparedTranscode prepare(const TranscodeRequest& request) {
       if (!fs::is_directory(dir, ec) || ::access(dir.c_str(), W_OK) != 0)
         fail(ErrorCode::OutputNotWritable, "{}: hls.key_dir {} does not exist or is not writable", out.path.string(), dir.string());
     }
-    for (const auto& shortfall : target.plan.shortfalls) log::warn("{}", shortfall);
+    for (const auto& s : target.plan.shortfalls) shortfall(p.warnings, s);
     p.staged.push_back(std::make_unique<StagedOutput>(out.path, request.input));
     target.file = p.staged.back()->staging_file();
     target.name = out.path.string();

@@ -29,6 +29,7 @@ struct PreparedTranscode {
   std::vector<StagedOutput*> stills;                   // the job's snapshots, published with the outputs
   std::vector<std::optional<engine::HlsStats>> hls;    // per output, from the gather
   plan::Timeline timeline;  // a concatenation's inputs and their per-output filters
+  std::vector<std::string> warnings;  // shortfalls found while planning (RunResult::warnings)
 };
 PreparedTranscode prepare(const TranscodeRequest& request);
 

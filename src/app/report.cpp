@@ -21,7 +21,8 @@ nlohmann::json result_json(const RunResult& r) {
                        {"seconds", r.seconds},
                        {"media_seconds", r.media_seconds},
                        {"speed", r.seconds > 0 ? r.media_seconds / r.seconds : 0.0},
-                       {"outputs", outputs}};
+                       {"outputs", outputs},
+                       {"warnings", r.warnings}};
   if (!r.timeline.empty()) {
     nlohmann::json timeline = nlohmann::json::array();
     for (const auto& e : r.timeline)

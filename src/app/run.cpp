@@ -67,6 +67,7 @@ RunResult run(const RunRequest& request, const RunControl& control, sched::Trans
     result = run_single_pass(tr, prepared, control, started);
   }
   for (auto& s : stills) result.snapshots.push_back(s.result());  // published with the outputs
+  result.warnings = prepared.warnings;
   return result;
 }
 

@@ -51,6 +51,9 @@ struct RunResult {
   std::vector<OutputResult> outputs;
   std::optional<ParallelSummary> parallel;
   std::vector<ops::StillsResult> snapshots;  // the job's [[snapshots]]
+  // Where the result is not quite what was asked, found while planning (an input's
+  // audio that cannot be decoded, glyphs no font has): each also a warning on stderr.
+  std::vector<std::string> warnings;
 };
 
 // Runs `request` here. `remote`: further workers (MPI ranks), used by the segment-parallel

@@ -17,6 +17,7 @@ The cases, each derived at test time from the shared media:
                   names the output, the loudness reached and why (test_loudness.py)
 """
 import pytest
+import json
 import subprocess
 
 from conftest import ffprobe, frame_md5s, media, run_gopcast
@@ -39,6 +40,11 @@ def test_an_input_audio_track_that_cannot_be_decoded_is_named_not_dropped_silent
     assert [s["codec_type"] for s in ffprobe(tmp_path / "o.mp4")["streams"]] == ["video"]
     quiet = run_gopcast("transcode", broken, "-o", tmp_path / "q.mp4", "-q")
     assert quiet.stderr == ""
+    # and in the result, for scripts and the job record
+    result = json.loads(run_gopcast("transcode", broken, "-o", tmp_path / "j.mp4", "-q", "--json").stdout)
+    assert result["warnings"] == [warnings[0][len("gopcast: warning: "):]]
+    clean = json.loads(run_gopcast("transcode", src, "-o", tmp_path / "c.mp4", "-q", "--json").stdout)
+    assert clean["warnings"] == []
 
 
 @pytest.fixture(scope="module")
